@@ -1,0 +1,34 @@
+# The project's commands. Each one sets up what it needs first (fast when nothing changed).
+.DEFAULT_GOAL := help
+.PHONY: help setup train run test triage eval bench validate
+
+BOT_PY := .venv/bin/python
+RASA_PY := .venv-rasa/bin/python
+
+help:
+	@echo "make run     set up, train if needed, start action server + Rasa + bot (console without a token)"
+	@echo "make test    set up, train if needed, validate the data and run every test"
+	@echo "make triage  JSON lines {id, text} on stdin -> one triage JSON line each on stdout"
+	@echo "make eval    Rasa's report on the held-out test split + scores on ../shared/eval"
+	@echo "make bench   benchmarks (load through the whole stack, store throughput)"
+
+setup:
+	@bash scripts/setup.sh
+
+train: setup
+	@$(RASA_PY) scripts/train.py > /dev/null
+
+run: setup
+	@$(BOT_PY) scripts/run.py
+
+test: train
+	@bash scripts/test.sh
+
+triage: train
+	@$(RASA_PY) -m bot.triage
+
+eval: train
+	@bash scripts/eval.sh
+
+bench: train
+	@$(BOT_PY) -m bench

@@ -1,0 +1,1 @@
+"""Custom actions for Rasa; `rasa run actions --actions actions` registers every Action here."""

@@ -1,0 +1,155 @@
+"""Policy questions: answer, clarify, or say plainly that nothing fits."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import resources
+from bot.knowledge.loader import Entry
+from bot.knowledge.search import Hit
+
+log = logging.getLogger(__name__)
+
+# Thresholds on the search score (cosine similarity of the closest example).
+ANSWER_SCORE = 0.55
+ANSWER_MARGIN = 0.08
+CLARIFY_SCORE = 0.30
+
+
+def payload(intent: str, **entities: Any) -> str:
+    """A button payload that Rasa reads as `intent` with `entities`, skipping NLU."""
+    if not entities:
+        return f"/{intent}"
+    return f"/{intent}{json.dumps(entities, ensure_ascii=False, separators=(',', ':'))}"
+
+
+def answer_text(entry: Entry) -> str:
+    return (
+        f"{entry.answer}\n\n"
+        f"依据：{entry.source}\n"
+        f"咨询电话：{entry.channel_label}｜内容核对日期：{entry.reviewed.isoformat()}"
+    )
+
+
+def send_answer(dispatcher: CollectingDispatcher, entry: Entry) -> None:
+    dispatcher.utter_message(text=answer_text(entry))
+    dispatcher.utter_message(
+        text="这个回答解决您的问题了吗？",
+        buttons=[
+            {"title": "解决了", "payload": payload("kb_feedback", kb_entry=entry.id, helpful="yes")},
+            {"title": "没解决", "payload": payload("kb_feedback", kb_entry=entry.id, helpful="no")},
+        ],
+    )
+
+
+def decide(hits: list[Hit]) -> str:
+    """'answer', 'clarify' or 'fallback' for a ranked list of hits."""
+    if not hits or hits[0].score < CLARIFY_SCORE:
+        return "fallback"
+    top = hits[0].score
+    second = hits[1].score if len(hits) > 1 else 0.0
+    if top >= ANSWER_SCORE and top - second >= ANSWER_MARGIN:
+        return "answer"
+    return "clarify"
+
+
+def citizen_id(tracker: Tracker) -> int:
+    try:
+        return int(tracker.sender_id)
+    except (TypeError, ValueError):
+        return 0
+
+
+class ActionAnswerPolicy(Action):
+    def name(self) -> str:
+        return "action_answer_policy"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        res = await resources.get()
+        chosen = next(tracker.get_latest_entity_values("kb_entry"), None)
+        if chosen and res.kb.get(chosen):
+            entry = res.kb[chosen]
+            send_answer(dispatcher, entry)
+            return [SlotSet("kb_entry", entry.id), SlotSet("kb_topic", entry.topic)]
+
+        question = tracker.latest_message.get("text") or ""
+        hits = res.search.search(question, k=3)
+        route = decide(hits)
+        if route == "answer":
+            entry = hits[0].entry
+            send_answer(dispatcher, entry)
+            return [
+                SlotSet("kb_entry", entry.id),
+                SlotSet("kb_topic", entry.topic),
+                SlotSet("kb_query", question),
+            ]
+        if route == "clarify":
+            buttons = [
+                {"title": hit.entry.question, "payload": payload("kb_choose", kb_entry=hit.entry.id)}
+                for hit in hits
+            ]
+            buttons.append({"title": "都不是", "payload": payload("kb_none")})
+            dispatcher.utter_message(text="您想问的是下面哪一个？", buttons=buttons)
+            return [SlotSet("kb_query", question)]
+        await res.feedback.record_miss(citizen_id(tracker), question, "fallback")
+        dispatcher.utter_message(
+            text=(
+                "抱歉，我这里暂时没有找到能回答这个问题的内容。"
+                "您可以换个说法再问一次，或者拨打 12345 找人工服务。"
+            )
+        )
+        return [SlotSet("kb_query", question)]
+
+
+class ActionKbNone(Action):
+    def name(self) -> str:
+        return "action_kb_none"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        res = await resources.get()
+        question = tracker.get_slot("kb_query") or ""
+        if question:
+            await res.feedback.record_miss(citizen_id(tracker), question, "clarify_none")
+        dispatcher.utter_message(
+            text=(
+                "抱歉，没能找到您要的内容。您可以换个说法再问，"
+                "或者拨打 12345 由工作人员为您解答。"
+            )
+        )
+        return []
+
+
+class ActionKbFeedback(Action):
+    def name(self) -> str:
+        return "action_kb_feedback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        res = await resources.get()
+        entry_id = next(tracker.get_latest_entity_values("kb_entry"), None)
+        helpful = next(tracker.get_latest_entity_values("helpful"), None)
+        if entry_id is None or res.kb.get(entry_id) is None or helpful not in ("yes", "no"):
+            dispatcher.utter_message(response="utter_default")
+            return []
+        await res.feedback.record_feedback(citizen_id(tracker), entry_id, helpful == "yes")
+        if helpful == "yes":
+            dispatcher.utter_message(response="utter_kb_feedback_thanks")
+        else:
+            dispatcher.utter_message(
+                text=(
+                    "抱歉没能解决您的问题。您可以换个说法再问，"
+                    "或者拨打 12345 由工作人员为您解答。"
+                )
+            )
+        return []

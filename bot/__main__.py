@@ -1,0 +1,56 @@
+"""Runs the bot: long-polls Telegram when TELEGRAM_BOT_TOKEN is set, else the console chat.
+
+usage: python -m bot [--console]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from telegram import Update
+
+from bot.config import ConfigError, Settings
+from bot.logs import setup_logging
+
+log = logging.getLogger("bot")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument("--console", action="store_true",
+                        help="use the console chat even if a Telegram token is set")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"配置错误 / configuration error: {exc}", file=sys.stderr)
+        return 2
+    console = args.console or settings.local_mode
+    setup_logging(settings.log_dir / "bot.log", to_stderr=not console)
+
+    if console:
+        from bot.telegram.console import run_console
+
+        log.info("starting in local console mode; database %s", settings.db_path)
+        try:
+            asyncio.run(run_console(settings))
+        except KeyboardInterrupt:
+            pass
+        return 0
+
+    from bot.telegram.app import build_application
+
+    log.info("starting in Telegram mode (%s); database %s", settings.telegram_base_url,
+             settings.db_path)
+    print(f"Telegram 模式：长轮询 {settings.telegram_base_url}；数据库 {settings.db_path}",
+          file=sys.stderr, flush=True)
+    app = build_application(settings)
+    app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

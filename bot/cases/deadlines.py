@@ -1,0 +1,70 @@
+"""Deadlines in working days on the Chinese calendar (holidays and make-up workdays).
+
+The calendar comes from `chinesecalendar`, which is updated each year once the
+State Council publishes the next year's holiday schedule. For a year it does not
+know yet, Monday to Friday are counted as working days and a warning is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+from bot.cases.models import CaseKind
+
+log = logging.getLogger(__name__)
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+# Working days allowed per kind of case, counted from the working day after filing.
+WORKING_DAYS: dict[CaseKind, int] = {
+    CaseKind.CONSULT: 3,
+    CaseKind.HELP: 5,
+    CaseKind.COMPLAINT: 10,
+    CaseKind.REPORT: 10,
+    CaseKind.SUGGESTION: 15,
+}
+
+_warned_years: set[int] = set()
+
+
+def is_workday(day: date) -> bool:
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        if day.year not in _warned_years:
+            _warned_years.add(day.year)
+            log.warning("no holiday calendar for %s yet; counting Monday to Friday", day.year)
+        return day.weekday() < 5
+
+
+def add_working_days(start: date, days: int) -> date:
+    """The `days`-th working day after `start` (`start` itself is not counted)."""
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    current = start
+    counted = 0
+    while counted < days:
+        current += timedelta(days=1)
+        if is_workday(current):
+            counted += 1
+    return current
+
+
+def deadline_for(kind: CaseKind, filed_at: datetime) -> date:
+    """The last day on which a case of this kind, filed at `filed_at`, is on time."""
+    local_day = filed_at.astimezone(CHINA).date()
+    return add_working_days(local_day, WORKING_DAYS[kind])
+
+
+def local_date(moment: datetime) -> date:
+    return moment.astimezone(CHINA).date()
+
+
+def format_date(day: date) -> str:
+    """2026年12月14日（周一）"""
+    weekday = "一二三四五六日"[day.weekday()]
+    return f"{day.year}年{day.month}月{day.day}日（周{weekday}）"

@@ -1,0 +1,109 @@
+"""Settings, read once from the environment into one frozen object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A configuration variable is present but cannot be used."""
+
+
+def _ids(env: Mapping[str, str], name: str) -> frozenset[int]:
+    raw = env.get(name, "").replace(";", ",")
+    try:
+        return frozenset(int(part) for part in raw.split(",") if part.strip())
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be comma-separated Telegram user ids, got {raw!r}") from exc
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
+    raw = env.get(name, "").strip()
+    path = Path(raw) if raw else default
+    return path if path.is_absolute() else ROOT / path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot, the actions and the scripts read from the environment."""
+
+    telegram_token: str | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_base_file_url: str = "https://api.telegram.org/file/bot"
+    rasa_port: int = 5005
+    action_port: int = 5055
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_timeout: float = 15.0
+    data_dir: Path = ROOT / "var"
+    db_path: Path = ROOT / "var" / "hotline.db"
+    agent_ids: frozenset[int] = field(default_factory=frozenset)
+    supervisor_ids: frozenset[int] = field(default_factory=frozenset)
+    admin_ids: frozenset[int] = field(default_factory=frozenset)
+    agents_chat_id: int | None = None
+
+    @property
+    def tracker_db_path(self) -> Path:
+        """Rasa's SQL tracker store (conversations), beside the case store."""
+        return self.data_dir / "tracker.db"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "log"
+
+    @property
+    def local_mode(self) -> bool:
+        """True when no Telegram token is set: the console chat replaces Telegram."""
+        return not self.telegram_token
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = _path(env, "HOTLINE_DATA_DIR", ROOT / "var")
+        rasa_port = _int(env, "RASA_PORT", cls.rasa_port)
+        chat = env.get("HOTLINE_AGENTS_CHAT_ID", "").strip()
+        try:
+            agents_chat_id = int(chat) if chat else None
+        except ValueError as exc:
+            raise ConfigError(f"HOTLINE_AGENTS_CHAT_ID must be a chat id, got {chat!r}") from exc
+        return cls(
+            telegram_token=env.get("TELEGRAM_BOT_TOKEN", "").strip() or None,
+            telegram_base_url=env.get("TELEGRAM_BASE_URL", "").strip() or cls.telegram_base_url,
+            telegram_base_file_url=(
+                env.get("TELEGRAM_BASE_FILE_URL", "").strip() or cls.telegram_base_file_url
+            ),
+            rasa_port=rasa_port,
+            action_port=_int(env, "ACTION_SERVER_PORT", cls.action_port),
+            rasa_url=(env.get("RASA_URL", "").strip() or f"http://127.0.0.1:{rasa_port}").rstrip("/"),
+            rasa_timeout=_float(env, "RASA_TIMEOUT", cls.rasa_timeout),
+            data_dir=data_dir,
+            db_path=_path(env, "HOTLINE_DB_PATH", data_dir / "hotline.db"),
+            agent_ids=_ids(env, "HOTLINE_AGENT_IDS"),
+            supervisor_ids=_ids(env, "HOTLINE_SUPERVISOR_IDS"),
+            admin_ids=_ids(env, "HOTLINE_ADMIN_IDS"),
+            agents_chat_id=agents_chat_id,
+        )

@@ -1,0 +1,122 @@
+"""The SQLite database shared by the bot and the action server.
+
+One file, WAL journal, a busy timeout so that two processes wait for each other
+instead of failing, foreign keys on, and every write in `BEGIN IMMEDIATE` so a
+writer takes the lock before it reads what it is about to change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+
+from bot.migrations import MIGRATIONS
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class StoreError(RuntimeError):
+    """The database could not complete an operation; nothing of it was written."""
+
+
+class Database:
+    """One connection per process, writes serialised by an asyncio lock."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str, *, migrate: bool = True) -> Database:
+        path = Path(path)
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: no implicit transactions, we open them ourselves.
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA synchronous = NORMAL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        db = cls(conn, path)
+        if migrate:
+            await db.migrate()
+        return db
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A `BEGIN IMMEDIATE` transaction: committed on exit, rolled back on any error."""
+        async with self._write_lock:
+            try:
+                await self.conn.execute("BEGIN IMMEDIATE")
+            except aiosqlite.OperationalError as exc:
+                raise StoreError(f"could not start a write on {self.path}: {exc}") from exc
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            try:
+                await self.conn.execute("COMMIT")
+            except aiosqlite.OperationalError as exc:
+                await self.conn.execute("ROLLBACK")
+                raise StoreError(f"could not commit to {self.path}: {exc}") from exc
+
+    async def fetchone(self, sql: str, params: tuple | dict = ()) -> aiosqlite.Row | None:
+        async with self.conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: tuple | dict = ()) -> list[aiosqlite.Row]:
+        async with self.conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def applied_migrations(self) -> list[str]:
+        rows = await self.fetchall("SELECT name FROM schema_migrations ORDER BY id")
+        return [row["name"] for row in rows]
+
+    async def migrate(self) -> list[str]:
+        """Applies the migrations not yet recorded, each in one transaction with its record."""
+        async with self.write() as conn:
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " id INTEGER PRIMARY KEY,"
+                " name TEXT NOT NULL UNIQUE,"
+                " applied_at TEXT NOT NULL)"
+            )
+        applied = set(await self.applied_migrations())
+        newly: list[str] = []
+        for name, statements in MIGRATIONS:
+            if name in applied:
+                continue
+            async with self.write() as conn:
+                # Another process may have applied it between our read and our lock.
+                async with conn.execute(
+                    "SELECT 1 FROM schema_migrations WHERE name = ?", (name,)
+                ) as cursor:
+                    if await cursor.fetchone():
+                        continue
+                for statement in statements:
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                    (name, utcnow().isoformat()),
+                )
+            log.info("applied migration %s", name)
+            newly.append(name)
+        return newly
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

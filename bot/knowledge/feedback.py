@@ -1,0 +1,58 @@
+"""What citizens told us about the knowledge base: helpful or not, and what found nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.db import Database, utcnow
+
+
+@dataclass(frozen=True)
+class EntryFeedback:
+    entry_id: str
+    unhelpful: int
+    helpful: int
+
+
+@dataclass(frozen=True)
+class Miss:
+    question: str
+    route: str
+    count: int
+    last_at: str
+
+
+class FeedbackStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def record_feedback(self, citizen_id: int, entry_id: str, helpful: bool) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                "INSERT INTO kb_feedback (at, citizen_id, entry_id, helpful) VALUES (?, ?, ?, ?)",
+                (utcnow().isoformat(), citizen_id, entry_id, int(helpful)),
+            )
+
+    async def record_miss(self, citizen_id: int, question: str, route: str) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                "INSERT INTO kb_misses (at, citizen_id, question, route) VALUES (?, ?, ?, ?)",
+                (utcnow().isoformat(), citizen_id, question[:500], route),
+            )
+
+    async def most_unhelpful(self, limit: int = 10) -> list[EntryFeedback]:
+        rows = await self.db.fetchall(
+            "SELECT entry_id, sum(helpful = 0) AS unhelpful, sum(helpful = 1) AS helpful"
+            " FROM kb_feedback GROUP BY entry_id HAVING unhelpful > 0"
+            " ORDER BY unhelpful DESC, helpful ASC, entry_id LIMIT ?",
+            (limit,),
+        )
+        return [EntryFeedback(r["entry_id"], r["unhelpful"], r["helpful"]) for r in rows]
+
+    async def top_misses(self, limit: int = 20) -> list[Miss]:
+        rows = await self.db.fetchall(
+            "SELECT question, route, count(*) AS n, max(at) AS last_at FROM kb_misses"
+            " GROUP BY question, route ORDER BY n DESC, last_at DESC LIMIT ?",
+            (limit,),
+        )
+        return [Miss(r["question"], r["route"], r["n"], r["last_at"]) for r in rows]

@@ -1,0 +1,110 @@
+"""The database schema as an ordered list of named migrations.
+
+Append new steps at the end; never edit or reorder one that has shipped.
+`Database.migrate` applies each missing step in one transaction with its
+record in `schema_migrations`.
+"""
+
+from __future__ import annotations
+
+Migration = tuple[str, tuple[str, ...]]
+
+MIGRATIONS: list[Migration] = [
+    (
+        "0001_cases",
+        (
+            """
+            CREATE TABLE cases (
+                id INTEGER PRIMARY KEY,
+                number TEXT NOT NULL UNIQUE,
+                citizen_id INTEGER NOT NULL,
+                chat_id INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                category TEXT,
+                department TEXT,
+                district TEXT,
+                address TEXT,
+                description TEXT NOT NULL,
+                happened TEXT,
+                phone TEXT,
+                anonymous INTEGER NOT NULL DEFAULT 0,
+                status TEXT NOT NULL,
+                assignee_id INTEGER,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                deadline TEXT NOT NULL,
+                closed_at TEXT,
+                source_key TEXT UNIQUE
+            )
+            """,
+            "CREATE INDEX cases_by_citizen ON cases (citizen_id, id DESC)",
+            "CREATE INDEX cases_by_status ON cases (status, deadline)",
+            """
+            CREATE TABLE case_events (
+                id INTEGER PRIMARY KEY,
+                case_id INTEGER NOT NULL REFERENCES cases (id),
+                at TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                detail TEXT NOT NULL DEFAULT '{}'
+            )
+            """,
+            "CREATE INDEX case_events_by_case ON case_events (case_id, id)",
+            """
+            CREATE TRIGGER case_events_no_update BEFORE UPDATE ON case_events
+            BEGIN SELECT RAISE(ABORT, 'case_events is append-only'); END
+            """,
+            """
+            CREATE TRIGGER case_events_no_delete BEFORE DELETE ON case_events
+            BEGIN SELECT RAISE(ABORT, 'case_events is append-only'); END
+            """,
+            # One row per day: the last sequence number handed out. Numbers are never reused.
+            "CREATE TABLE case_counters (day TEXT PRIMARY KEY, last INTEGER NOT NULL)",
+        ),
+    ),
+    (
+        "0002_telegram_state",
+        (
+            # Telegram may deliver an update twice; the first delivery claims its id.
+            "CREATE TABLE processed_updates (update_id INTEGER PRIMARY KEY, at TEXT NOT NULL)",
+            # Inline keyboards: callback_data carries only "k<id>:<index>"; the payloads
+            # live here so they may be longer than Telegram's 64 bytes, survive restarts,
+            # and a keyboard can be used once only.
+            """
+            CREATE TABLE keyboards (
+                id INTEGER PRIMARY KEY,
+                chat_id INTEGER NOT NULL,
+                payloads TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                used_at TEXT
+            )
+            """,
+        ),
+    ),
+    (
+        "0003_knowledge_feedback",
+        (
+            # 「解决了 / 没解决」 on an answer.
+            """
+            CREATE TABLE kb_feedback (
+                id INTEGER PRIMARY KEY,
+                at TEXT NOT NULL,
+                citizen_id INTEGER NOT NULL,
+                entry_id TEXT NOT NULL,
+                helpful INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX kb_feedback_by_entry ON kb_feedback (entry_id)",
+            # Questions that found no entry, or only a clarification nobody picked.
+            """
+            CREATE TABLE kb_misses (
+                id INTEGER PRIMARY KEY,
+                at TEXT NOT NULL,
+                citizen_id INTEGER NOT NULL,
+                question TEXT NOT NULL,
+                route TEXT NOT NULL
+            )
+            """,
+        ),
+    ),
+]

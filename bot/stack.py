@@ -1,0 +1,210 @@
+"""Starting, watching and stopping the three processes: action server, Rasa, bot.
+
+Used by `scripts/run.py` (make run), the end-to-end tests and the benchmark, so
+all three start the stack the same way. Standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from bot.config import ROOT, Settings
+
+RASA_VENV = ROOT / ".venv-rasa"
+BOT_VENV = ROOT / ".venv"
+
+# Quiet TensorFlow, no telemetry (this machine reaches nothing but loopback).
+QUIET_ENV = {
+    "RASA_TELEMETRY_ENABLED": "false",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    "PYTHONWARNINGS": "ignore",
+    "PYTHONUNBUFFERED": "1",
+}
+
+
+class StackError(RuntimeError):
+    """A process did not start or did not become ready."""
+
+
+def _get_json(url: str, timeout: float = 1.0) -> dict | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
+            if response.status != 200:
+                return None
+            return json.loads(response.read() or b"{}")
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+@dataclass
+class Service:
+    name: str
+    argv: list[str]
+    log_path: Path | None
+    env: dict[str, str] = field(default_factory=dict)
+    ready: Callable[[], bool] = lambda: True
+    own_session: bool = True  # started in its own session: Ctrl-C reaches it only through us
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    ready_after: float | None = None
+    _log: IO | None = None
+
+    def start(self, stdin: int | IO | None = subprocess.DEVNULL) -> None:
+        env = {**os.environ, **QUIET_ENV, "PYTHONPATH": str(ROOT), **self.env}
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+            out = self._log
+        else:
+            out = None
+        self.started_at = time.monotonic()
+        self.process = subprocess.Popen(
+            self.argv, cwd=ROOT, env=env, stdin=stdin, stdout=out, stderr=out,
+            start_new_session=self.own_session,
+        )
+
+    def wait_ready(self, timeout: float) -> float:
+        """Seconds from start to ready; raises `StackError` if it dies or times out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                raise StackError(f"{self.name} exited during start-up; see {self.log_path}\n"
+                                 f"{self.log_tail()}")
+            if self.ready():
+                self.ready_after = time.monotonic() - self.started_at
+                return self.ready_after
+            time.sleep(0.2)
+        raise StackError(f"{self.name} was not ready after {timeout:.0f} s; see {self.log_path}\n"
+                         f"{self.log_tail()}")
+
+    def log_tail(self, lines: int = 15) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        text = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 15.0, sig: int = signal.SIGTERM) -> None:
+        if self.alive():
+            try:
+                os.killpg(self.process.pid, sig) if self.own_session else self.process.send_signal(sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.alive():
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL) if self.own_session else self.process.kill()
+            except ProcessLookupError:
+                pass
+            self.process.wait(10)
+
+    def rss_mb(self) -> float | None:
+        """Resident memory of the process and its children, in MiB."""
+        if not self.alive():
+            return None
+        return rss_mb_of_tree(self.process.pid)
+
+
+def rss_mb_of_tree(pid: int) -> float:
+    total_kb = 0
+    pids = [pid]
+    children_file = Path(f"/proc/{pid}/task/{pid}/children")
+    if children_file.exists():
+        pids += [int(p) for p in children_file.read_text().split()]
+    for one in pids:
+        try:
+            for line in Path(f"/proc/{one}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+        except OSError:
+            continue
+    return total_kb / 1024
+
+
+def action_server(settings: Settings, log_dir: Path | None = None) -> Service:
+    port = settings.action_port
+    return Service(
+        name="action server",
+        argv=[str(RASA_VENV / "bin" / "python"), "-m", "rasa_sdk", "--actions", "actions",
+              "--port", str(port)],
+        log_path=(log_dir or settings.log_dir) / "actions.log",
+        env=hotline_env(settings),
+        ready=lambda: _get_json(f"http://127.0.0.1:{port}/health") is not None,
+    )
+
+
+def rasa_server(settings: Settings, model: Path, log_dir: Path | None = None) -> Service:
+    port = settings.rasa_port
+    return Service(
+        name="Rasa",
+        argv=[str(RASA_VENV / "bin" / "rasa"), "run", "--enable-api", "-i", "127.0.0.1",
+              "-p", str(port), "-m", str(model), "--endpoints", "endpoints.yml",
+              "--credentials", "credentials.yml"],
+        log_path=(log_dir or settings.log_dir) / "rasa.log",
+        env=hotline_env(settings),
+        ready=lambda: bool((_get_json(f"http://127.0.0.1:{port}/status") or {}).get("model_file")),
+    )
+
+
+def bot_process(settings: Settings, *, console: bool, extra_env: dict[str, str] | None = None,
+                log_path: Path | None = None) -> Service:
+    argv = [str(BOT_VENV / "bin" / "python"), "-m", "bot"]
+    if console:
+        argv.append("--console")
+    return Service(
+        name="bot",
+        argv=argv,
+        log_path=log_path,
+        env={**hotline_env(settings), **(extra_env or {})},
+        own_session=not console,  # the console bot shares the terminal and its Ctrl-C
+    )
+
+
+def hotline_env(settings: Settings) -> dict[str, str]:
+    """The variables every process of one stack must agree on."""
+    return {
+        "HOTLINE_DATA_DIR": str(settings.data_dir),
+        "HOTLINE_DB_PATH": str(settings.db_path),
+        "HOTLINE_TRACKER_DB": str(settings.tracker_db_path),
+        "RASA_PORT": str(settings.rasa_port),
+        "ACTION_SERVER_PORT": str(settings.action_port),
+        "RASA_URL": settings.rasa_url,
+    }
+
+
+def train_model() -> Path:
+    """Trains if the inputs changed; returns the model path."""
+    result = subprocess.run(
+        [str(RASA_VENV / "bin" / "python"), str(ROOT / "scripts" / "train.py")],
+        cwd=ROOT, env={**os.environ, **QUIET_ENV}, stdout=subprocess.PIPE, text=True,
+    )
+    if result.returncode != 0:
+        raise StackError("training failed (see the output above)")
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+def python_in(venv: Path) -> str:
+    return str(venv / "bin" / "python") if venv.exists() else sys.executable

@@ -1,0 +1,162 @@
+"""Citizen-facing handlers: commands, text to Rasa, button presses, media."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatAction
+from telegram.error import BadRequest, TelegramError
+
+from bot.rasa import BotReply, RasaUnavailable
+from bot.telegram import texts
+from bot.telegram.context import HotlineContext
+from bot.text import clean_text, split_message
+
+log = logging.getLogger(__name__)
+
+# Longest message passed on to Rasa. Telegram itself allows 4,096 characters.
+MAX_TEXT = 3000
+CALLBACK_RE = re.compile(r"^k(\d{1,12}):(\d{1,2})$")
+
+
+async def start(update: Update, context: HotlineContext) -> None:
+    """Greets the citizen and says what the bot can do and how to reach a person."""
+    await update.effective_message.reply_text(texts.START)
+
+
+async def help_command(update: Update, context: HotlineContext) -> None:
+    """Explains how to use the bot."""
+    await update.effective_message.reply_text(texts.HELP)
+
+
+async def unknown_command(update: Update, context: HotlineContext) -> None:
+    """Answers a command the bot does not have."""
+    await update.effective_message.reply_text(texts.UNKNOWN_COMMAND)
+
+
+async def unsupported_media(update: Update, context: HotlineContext) -> None:
+    """Tells the citizen that only text is understood."""
+    await update.effective_message.reply_text(texts.UNSUPPORTED_MEDIA)
+
+
+async def text_message(update: Update, context: HotlineContext) -> None:
+    """Passes the citizen's text to Rasa and sends back its replies."""
+    message = update.effective_message
+    text = clean_text(message.text or "")
+    if not text:
+        await message.reply_text(texts.EMPTY)
+        return
+    if len(text) > MAX_TEXT:
+        await message.reply_text(texts.TOO_LONG.format(limit=MAX_TEXT))
+        return
+    await converse(update, context, text)
+
+
+async def button_press(update: Update, context: HotlineContext) -> None:
+    """Sends a pressed button's payload to Rasa, once, and removes the keyboard."""
+    query = update.callback_query
+    match = CALLBACK_RE.match(query.data or "")
+    chat_id = query.message.chat.id if query.message else None
+    if match is None or chat_id is None:
+        await query.answer(texts.BUTTON_STALE)
+        return
+    press = await context.state.press(chat_id, int(match[1]), int(match[2]))
+    if press.status == "unknown":
+        await query.answer(texts.BUTTON_STALE)
+        await _remove_keyboard(query.message)
+        return
+    if press.status == "used":
+        await query.answer(texts.BUTTON_USED)
+        return
+    await query.answer(f"已选择：{press.title}")
+    await _remove_keyboard(query.message)
+    await converse(update, context, press.payload)
+
+
+async def _remove_keyboard(message: Message | None) -> None:
+    if message is None or not getattr(message, "reply_markup", None):
+        return
+    with contextlib.suppress(BadRequest):  # already removed, or the message is too old
+        await message.edit_reply_markup(reply_markup=None)
+
+
+async def converse(update: Update, context: HotlineContext, text: str) -> None:
+    """One turn with Rasa: typing indicator, the request, then every reply rendered."""
+    chat = update.effective_chat
+    user = update.effective_user
+    metadata: dict[str, Any] = {"update_id": update.update_id, "chat_id": chat.id}
+    async with typing(context, chat.id):
+        try:
+            replies = await context.rasa.send(str(user.id), text, metadata)
+        except RasaUnavailable as exc:
+            log.warning("Rasa unavailable for update %s: %s", update.update_id, exc)
+            replies = []
+    if not replies:
+        await context.bot.send_message(chat.id, texts.APOLOGY)
+        return
+    for reply in replies:
+        await send_reply(context, chat.id, reply)
+
+
+async def send_reply(context: HotlineContext, chat_id: int, reply: BotReply) -> None:
+    """Sends one of Rasa's messages; its buttons become a one-use inline keyboard."""
+    text = reply.text.strip() or ("请选择：" if reply.buttons else "")
+    if not text:
+        return
+    markup = None
+    if reply.buttons:
+        keyboard_id = await context.state.save_keyboard(
+            chat_id, [(b.title, b.payload) for b in reply.buttons]
+        )
+        markup = keyboard_markup(keyboard_id, [b.title for b in reply.buttons])
+    pieces = split_message(text)
+    for i, piece in enumerate(pieces):
+        last = i == len(pieces) - 1
+        await context.bot.send_message(chat_id, piece, reply_markup=markup if last else None)
+
+
+def keyboard_markup(keyboard_id: int, titles: list[str]) -> InlineKeyboardMarkup:
+    """Short titles two to a row, long ones alone; callback data is `k<id>:<index>`."""
+    rows: list[list[InlineKeyboardButton]] = []
+    row: list[InlineKeyboardButton] = []
+    for index, title in enumerate(titles):
+        button = InlineKeyboardButton(title[:60], callback_data=f"k{keyboard_id}:{index}")
+        if len(title) > 8:
+            if row:
+                rows.append(row)
+                row = []
+            rows.append([button])
+            continue
+        row.append(button)
+        if len(row) == 2:
+            rows.append(row)
+            row = []
+    if row:
+        rows.append(row)
+    return InlineKeyboardMarkup(rows)
+
+
+@contextlib.asynccontextmanager
+async def typing(context: HotlineContext, chat_id: int) -> AsyncIterator[None]:
+    """Shows 「正在输入」 until the block ends (Telegram clears it after about 5 s)."""
+    done = asyncio.Event()
+
+    async def keep_typing() -> None:
+        while not done.is_set():
+            with contextlib.suppress(TelegramError):
+                await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), timeout=4.5)
+
+    task = asyncio.create_task(keep_typing())
+    try:
+        yield
+    finally:
+        done.set()
+        await task

@@ -1,0 +1,107 @@
+"""The local console chat: a terminal stands in for the Telegram app.
+
+What you type becomes a Telegram update and goes through the same Application,
+handlers, Rasa client and rendering as a message from Telegram; what the bot
+sends is answered by `LocalBotApi` and printed here. Type the number of a button
+to press it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+from typing import Any, TextIO
+
+from telegram import Update
+
+from bot.config import Settings
+from bot.telegram.app import build_application
+from bot.telegram.local_api import LocalBotApi, LocalRequest
+
+CONSOLE_USER_ID = 10001
+QUIT = {"/quit", "/exit", "退出"}
+
+
+def _read_lines(stream: TextIO, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue) -> None:
+    for line in iter(stream.readline, ""):
+        loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\n"))
+    loop.call_soon_threadsafe(queue.put_nowait, None)
+
+
+class Console:
+    def __init__(self, api: LocalBotApi, out: TextIO, user_id: int) -> None:
+        self.api = api
+        self.out = out
+        self.user_id = user_id
+        self.printed = 0
+        self.buttons: dict[str, tuple[dict[str, Any], str]] = {}
+
+    def print_new(self) -> None:
+        """Prints the bot messages not printed yet; the newest keyboard becomes numbered."""
+        for message in self.api.sent(self.user_id):
+            if message["message_id"] <= self.printed:
+                continue
+            self.printed = message["message_id"]
+            self.out.write(f"\n12345 ▸ {message['text']}\n")
+            markup = message.get("reply_markup") or {}
+            rows = markup.get("inline_keyboard") or []
+            if rows:
+                self.buttons = {}
+                labels = []
+                for row in rows:
+                    for button in row:
+                        number = str(len(self.buttons) + 1)
+                        self.buttons[number] = (message, button["callback_data"])
+                        labels.append(f"[{number}] {button['text']}")
+                self.out.write("        " + "  ".join(labels) + "\n")
+        self.out.flush()
+
+    def update_for(self, line: str) -> Any:
+        """A pressed button if the line is a live button's number, else a text message."""
+        if line.strip() in self.buttons:
+            message, data = self.buttons.pop(line.strip())
+            self.buttons = {}
+            return self.api.press_button(self.user_id, message, data)
+        return self.api.send_text(self.user_id, line)
+
+
+async def run_console(
+    settings: Settings,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    user_id: int = CONSOLE_USER_ID,
+) -> None:
+    """Runs the bot in the terminal until /quit or end of input."""
+    api = LocalBotApi()
+    app = build_application(settings, request=LocalRequest(api))
+    console = Console(api, stdout, user_id)
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+    threading.Thread(target=_read_lines, args=(stdin, loop, lines), daemon=True).start()
+
+    stdout.write(
+        "本地模式（未设置 TELEGRAM_BOT_TOKEN）：在这里输入消息，就像在 Telegram 里和机器人聊天。\n"
+        f"数据库：{settings.db_path}\n对话记录：{settings.tracker_db_path}\n"
+        f"Rasa：{settings.rasa_url}\n"
+        "输入按钮前的数字可以点按钮；输入 /quit 或按 Ctrl-D 退出。\n"
+    )
+    async with app:
+        await app.start()
+        try:
+            await app.process_update(Update.de_json(await api.send_text(user_id, "/start"), app.bot))
+            console.print_new()
+            while True:
+                stdout.write("\n您 ▸ ")
+                stdout.flush()
+                line = await lines.get()
+                if line is None or line.strip() in QUIT:
+                    break
+                if not line.strip():
+                    continue
+                update = await console.update_for(line)
+                await app.process_update(Update.de_json(update, app.bot))
+                console.print_new()
+        finally:
+            await app.stop()
+    stdout.write("\n再见！\n")

@@ -1,0 +1,49 @@
+"""The typed callback context: `context.cases`, `context.rasa`, `context.state`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.cases.store import CaseStore
+from bot.config import Settings
+from bot.db import Database
+from bot.rasa import RasaClient
+from bot.telegram.state import TelegramState
+
+
+@dataclass
+class Services:
+    """Opened in `post_init`, closed in `post_shutdown`; never at import time."""
+
+    settings: Settings | None = None
+    db: Database | None = None
+    cases: CaseStore | None = None
+    state: TelegramState | None = None
+    rasa: RasaClient | None = None
+
+
+class HotlineContext(CallbackContext[ExtBot, dict, dict, Services]):
+    @property
+    def services(self) -> Services:
+        return self.bot_data
+
+    @property
+    def settings(self) -> Settings:
+        return self.bot_data.settings
+
+    @property
+    def cases(self) -> CaseStore:
+        return self.bot_data.cases
+
+    @property
+    def state(self) -> TelegramState:
+        return self.bot_data.state
+
+    @property
+    def rasa(self) -> RasaClient:
+        return self.bot_data.rasa
+
+
+HotlineApp = Application[ExtBot, HotlineContext, dict, dict, Services, object]

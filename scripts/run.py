@@ -1,0 +1,93 @@
+"""Starts the action server, Rasa and the bot, and stops all of them on one Ctrl-C.
+
+Each process logs to its own file under $HOTLINE_DATA_DIR/log (default var/log).
+Without TELEGRAM_BOT_TOKEN the bot runs as a console chat in this terminal.
+
+usage: .venv/bin/python scripts/run.py
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.config import ConfigError, Settings  # noqa: E402
+from bot.stack import (  # noqa: E402
+    StackError,
+    action_server,
+    bot_process,
+    rasa_server,
+    train_model,
+)
+
+
+def say(text: str) -> None:
+    print(f"run: {text}", file=sys.stderr, flush=True)
+
+
+def main() -> int:
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        say(f"配置错误 / configuration error: {exc}")
+        return 2
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    mode = "local console (no TELEGRAM_BOT_TOKEN)" if settings.local_mode else "Telegram long polling"
+    say(f"mode: {mode}")
+    say(f"cases: {settings.db_path}; conversations: {settings.tracker_db_path}; logs: {settings.log_dir}")
+
+    try:
+        model = train_model()
+    except StackError as exc:
+        say(str(exc))
+        return 1
+    actions = action_server(settings)
+    rasa = rasa_server(settings, model)
+    bot = bot_process(settings, console=settings.local_mode,
+                      log_path=None if settings.local_mode else settings.log_dir / "bot.stderr.log")
+    started = time.monotonic()
+    try:
+        actions.start()
+        rasa.start()
+        say(f"action server on 127.0.0.1:{settings.action_port} (log {actions.log_path})")
+        say(f"Rasa on 127.0.0.1:{settings.rasa_port} with {model.name} (log {rasa.log_path})")
+        actions.wait_ready(120)
+        say(f"action server ready after {actions.ready_after:.1f} s")
+        rasa.wait_ready(300)
+        say(f"Rasa ready after {rasa.ready_after:.1f} s")
+        say(f"bot starting (log {settings.log_dir / 'bot.log'}); Ctrl-C stops everything")
+        say(f"whole stack ready after {time.monotonic() - started:.1f} s")
+        # In console mode the bot reads this terminal; Ctrl-C reaches it and us together.
+        bot.start(stdin=None)
+        last_restart = {actions.name: 0.0, rasa.name: 0.0}
+        while bot.alive():
+            for service in (actions, rasa):
+                if not service.alive() and time.monotonic() - last_restart[service.name] > 10:
+                    say(f"{service.name} stopped (see {service.log_path}); restarting it. "
+                        "Until it is back the bot apologises and gives the 12345 number.")
+                    last_restart[service.name] = time.monotonic()
+                    service.stop()
+                    service.start()
+            time.sleep(0.5)
+        bot.process.wait()
+        return 0
+    except KeyboardInterrupt:
+        say("stopping…")
+        return 0
+    except StackError as exc:
+        say(str(exc))
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut shutdown short
+        bot.stop()
+        rasa.stop()
+        actions.stop()
+        say("stopped")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

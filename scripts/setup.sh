@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Creates or updates the two virtual environments. An environment is rebuilt only
+# when the sha256 of its lock files differs from the one recorded at its last install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+    echo "setup: Python 3.11 is required ($PYTHON is $("$PYTHON" --version 2>&1))." >&2
+    echo "setup: set PYTHON=/path/to/python3.11 and try again." >&2
+    exit 1
+fi
+
+# ensure_env DIR INSTALL_FUNCTION LOCK_FILE...
+ensure_env() {
+    local dir=$1 installer=$2
+    shift 2
+    local want
+    want=$(cat "$@" | sha256sum | cut -d' ' -f1)
+    if [ -f "$dir/.lock-sha256" ] && [ "$(cat "$dir/.lock-sha256")" = "$want" ]; then
+        return 0
+    fi
+    echo "setup: installing $dir (first run or lock changed; this takes a few minutes)" >&2
+    local started=$SECONDS
+    rm -rf "$dir"
+    "$PYTHON" -m venv "$dir"
+    "$installer" "$dir/bin/python"
+    echo "$want" > "$dir/.lock-sha256"
+    echo "setup: $dir ready in $((SECONDS - started)) s" >&2
+}
+
+# pip warns once per package about this machine's optional local index folders; drop that noise.
+pip_install() {
+    local python=$1
+    shift
+    "$python" -m pip install --quiet --disable-pip-version-check --no-deps "$@" 2>&1 \
+        | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+}
+
+install_bot() {
+    pip_install "$1" -r requirements/bot.lock
+}
+
+install_rasa() {
+    pip_install "$1" -r requirements/rasa.lock
+    pip_install "$1" --ignore-requires-python -r requirements/rasa-engine.txt
+}
+
+ensure_env .venv install_bot requirements/bot.lock
+ensure_env .venv-rasa install_rasa requirements/rasa.lock requirements/rasa-engine.txt

@@ -1,0 +1,79 @@
+"""Migrations and transactions on a real SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from bot.db import Database
+from bot.migrations import MIGRATIONS
+
+
+async def test_migrating_an_empty_database_creates_every_table(db_path):
+    db = await Database.open(db_path)
+    try:
+        assert await db.applied_migrations() == [name for name, _ in MIGRATIONS]
+        tables = {row[0] for row in await db.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"schema_migrations", "cases", "case_events", "case_counters",
+                "processed_updates", "keyboards", "kb_feedback", "kb_misses"} <= tables
+        columns = {row[1] for row in await db.fetchall("PRAGMA table_info(cases)")}
+        assert {"number", "citizen_id", "kind", "category", "department", "deadline",
+                "status", "phone", "source_key"} <= columns
+    finally:
+        await db.close()
+
+
+async def test_migrating_again_applies_nothing(db_path):
+    first = await Database.open(db_path)
+    await first.close()
+    again = await Database.open(db_path, migrate=False)
+    try:
+        assert await again.migrate() == []
+        rows = await again.fetchall("SELECT name FROM schema_migrations")
+        assert len(rows) == len(MIGRATIONS)
+    finally:
+        await again.close()
+
+
+async def test_connection_pragmas(db):
+    assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"
+    assert (await db.fetchone("PRAGMA foreign_keys"))[0] == 1
+    assert (await db.fetchone("PRAGMA busy_timeout"))[0] >= 5000
+
+
+async def test_a_failed_write_leaves_nothing_behind(db):
+    with pytest.raises(RuntimeError):
+        async with db.write() as conn:
+            await conn.execute(
+                "INSERT INTO processed_updates (update_id, at) VALUES (1, 'now')")
+            raise RuntimeError("boom")
+    assert await db.fetchone("SELECT * FROM processed_updates") is None
+
+
+async def test_case_events_are_append_only(db, cases):
+    from bot.cases.models import CaseDraft, CaseKind
+
+    case = await cases.file_case(CaseDraft(citizen_id=1, chat_id=1, kind=CaseKind.HELP,
+                                           description="路灯坏了"))
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        async with db.write() as conn:
+            await conn.execute("UPDATE case_events SET kind = 'x' WHERE case_id = ?", (case.id,))
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        async with db.write() as conn:
+            await conn.execute("DELETE FROM case_events WHERE case_id = ?", (case.id,))
+    assert [e.kind for e in await cases.events(case.id)] == ["filed"]
+
+
+async def test_two_connections_share_the_file(db_path):
+    """The bot and the action server each hold a connection; writes from one are seen by the other."""
+    a = await Database.open(db_path)
+    b = await Database.open(db_path)
+    try:
+        async with a.write() as conn:
+            await conn.execute("INSERT INTO processed_updates (update_id, at) VALUES (7, 'x')")
+        assert (await b.fetchone("SELECT count(*) FROM processed_updates"))[0] == 1
+    finally:
+        await a.close()
+        await b.close()
