@@ -151,7 +151,7 @@ def action_server(settings: Settings, log_dir: Path | None = None) -> Service:
         argv=[str(RASA_VENV / "bin" / "python"), "-m", "rasa_sdk", "--actions", "actions",
               "--port", str(port)],
         log_path=(log_dir or settings.log_dir) / "actions.log",
-        env=hotline_env(settings),
+        env={**hotline_env(settings), "SANIC_HOST": "127.0.0.1"},
         ready=lambda: _get_json(f"http://127.0.0.1:{port}/health") is not None,
     )
 

@@ -62,11 +62,13 @@ async def button_press(update: Update, context: HotlineContext) -> None:
     """Sends a pressed button's payload to Rasa, once, and removes the keyboard."""
     query = update.callback_query
     match = CALLBACK_RE.match(query.data or "")
-    chat_id = query.message.chat.id if query.message else None
-    if match is None or chat_id is None:
+    chat = query.message.chat if query.message else None
+    # In a private chat only its owner can press; anything else is forged.
+    foreign = chat is not None and chat.type == "private" and chat.id != query.from_user.id
+    if match is None or chat is None or foreign:
         await query.answer(texts.BUTTON_STALE)
         return
-    press = await context.state.press(chat_id, int(match[1]), int(match[2]))
+    press = await context.state.press(chat.id, int(match[1]), int(match[2]))
     if press.status == "unknown":
         await query.answer(texts.BUTTON_STALE)
         await _remove_keyboard(query.message)

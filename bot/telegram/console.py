@@ -87,6 +87,8 @@ async def run_console(
         "输入按钮前的数字可以点按钮；输入 /quit 或按 Ctrl-D 退出。\n"
     )
     async with app:
+        # run_polling() would call these two hooks; here the console drives the Application.
+        await app.post_init(app)
         await app.start()
         try:
             await app.process_update(Update.de_json(await api.send_text(user_id, "/start"), app.bot))
@@ -104,4 +106,5 @@ async def run_console(
                 console.print_new()
         finally:
             await app.stop()
+            await app.post_shutdown(app)
     stdout.write("\n再见！\n")

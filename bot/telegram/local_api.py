@@ -123,7 +123,8 @@ class LocalBotApi:
         self.chats: dict[int, dict[str, Any]] = {}
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.blocked: set[int] = set()
-        self._update_ids = itertools.count(1)
+        # Update ids only grow, across runs too, like Telegram's: the bot remembers handled ids.
+        self._update_ids = itertools.count(int(time.time() * 1000))
         self._message_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
         self._pending: list[dict[str, Any]] = []

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Every check and every test. `make test` (the README's test command) runs this after
+# setting up both environments and training the model if its inputs changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 PYTHONPATH="$PWD" PYTHONWARNINGS=ignore
+
+echo "== rasa data validate"
+.venv-rasa/bin/rasa data validate --domain domain.yml --data nlu build/training 2>&1 \
+    | grep -E "ERROR|error|conflict|Validating" || true
+# Validation errors make rasa exit non-zero; run it again for its status alone.
+.venv-rasa/bin/rasa data validate --domain domain.yml --data nlu build/training > /dev/null 2>&1
+
+echo "== tests in the Rasa environment (actions, NLU, triage)"
+.venv-rasa/bin/python -m pytest tests/rasa -p no:cacheprovider "$@"
+
+echo "== tests in the bot environment (store, Telegram handlers, end to end)"
+.venv/bin/python -m pytest tests --ignore=tests/rasa -p no:cacheprovider "$@"

@@ -1,0 +1,129 @@
+"""The whole stack: real action server, real Rasa on the trained model, the real bot process,
+and a fake Telegram Bot API server on 127.0.0.1 that the bot long-polls.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Settings
+from bot.stack import Service, action_server, bot_process, rasa_server, train_model
+from bot.telegram.local_api import LocalBotApi, serve_http
+
+TOKEN = "123456:TEST-TOKEN"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    actions: Service
+    rasa: Service
+
+    def restart(self, service: Service, timeout: float = 180) -> None:
+        service.stop()
+        service.start()
+        service.wait_ready(timeout)
+
+
+@pytest.fixture(scope="session")
+def model() -> Path:
+    return train_model()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, model: Path) -> Iterator[Stack]:
+    data = tmp_path_factory.mktemp("stack")
+    settings = Settings(data_dir=data, db_path=data / "hotline.db",
+                        rasa_port=free_port(), action_port=free_port())
+    settings = Settings(**{**settings.__dict__, "rasa_url": f"http://127.0.0.1:{settings.rasa_port}"})
+    actions = action_server(settings)
+    rasa = rasa_server(settings, model)
+    actions.start()
+    rasa.start()
+    try:
+        actions.wait_ready(120)
+        rasa.wait_ready(300)
+        yield Stack(settings, actions, rasa)
+    finally:
+        rasa.stop()
+        actions.stop()
+
+
+@dataclass
+class Telegram:
+    """The fake Bot API and the bot process polling it."""
+
+    api: LocalBotApi
+    port: int
+    bot: Service | None = None
+
+    def start_bot(self, settings: Settings, extra_env: dict[str, str] | None = None) -> Service:
+        env = {"TELEGRAM_BOT_TOKEN": TOKEN,
+               "TELEGRAM_BASE_URL": f"http://127.0.0.1:{self.port}/bot",
+               "TELEGRAM_BASE_FILE_URL": f"http://127.0.0.1:{self.port}/file/bot",
+               **(extra_env or {})}
+        self.bot = bot_process(settings, console=False, extra_env=env,
+                               log_path=settings.log_dir / "bot.stderr.log")
+        self.bot.start()
+        return self.bot
+
+    async def wait_polling(self, timeout: float = 30) -> None:
+        await self.api.wait_for(lambda: self.api.get_updates_calls > 0 or
+                                (self.bot is not None and not self.bot.alive()), timeout)
+        if self.bot is not None and not self.bot.alive():
+            raise AssertionError(f"the bot exited:\n{self.bot.log_tail(40)}")
+
+    async def say(self, user: int, text: str, count: int = 1, timeout: float = 30) -> list[dict]:
+        """The user types `text`; waits for `count` replies and returns them."""
+        after = self.api.last_message_id()
+        await self.api.send_text(user, text)
+        return await self.replies(user, count, after, timeout)
+
+    async def replies(self, user: int, count: int, after: int, timeout: float) -> list[dict]:
+        try:
+            return await self.api.wait_for_messages(user, count, after=after, timeout=timeout)
+        except TimeoutError:
+            got = [m["text"][:80] for m in self.api.sent(user) if m["message_id"] > after]
+            raise AssertionError(f"expected {count} replies to {user}, got {got}") from None
+
+    async def press(self, user: int, message: dict[str, Any], index: int, count: int = 1,
+                    timeout: float = 30) -> list[dict]:
+        buttons = [b for row in message["reply_markup"]["inline_keyboard"] for b in row]
+        after = self.api.last_message_id()
+        await self.api.press_button(user, message, buttons[index]["callback_data"])
+        return await self.replies(user, count, after, timeout)
+
+
+@pytest.fixture
+async def telegram(stack: Stack):
+    api = LocalBotApi()
+    runner, port = await serve_http(api)
+    tg = Telegram(api, port)
+    tg.start_bot(stack.settings)
+    try:
+        await tg.wait_polling()
+        yield tg
+    finally:
+        if tg.bot is not None:
+            tg.bot.stop()
+        await runner.cleanup()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.e2e)
+

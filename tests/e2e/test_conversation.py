@@ -1,0 +1,55 @@
+"""A citizen's conversation through every real component."""
+
+from __future__ import annotations
+
+from bot.telegram import texts
+
+ALICE = 880001
+BOB = 880002
+
+
+def button_titles(message):
+    return [b["text"] for row in message["reply_markup"]["inline_keyboard"] for b in row]
+
+
+async def test_start_greeting_policy_answer_and_feedback_button(telegram):
+    (start,) = await telegram.say(ALICE, "/start")
+    assert start["text"] == texts.START
+    commands = telegram.api.calls_of("setMyCommands")
+    assert commands and commands[0].params["commands"]
+
+    (greeting,) = await telegram.say(ALICE, "你好")
+    assert "12345热线的网上助手" in greeting["text"]
+    assert telegram.api.calls_of("sendChatAction")
+
+    answer, source, ask = await telegram.say(ALICE, "租房可以提取公积金吗？怎么办理？", count=3)
+    assert "租房" in answer["text"]
+    assert "12329" in source["text"] and "内容核对日期" in source["text"]
+    assert button_titles(ask) == ["解决了", "没解决"]
+
+    (thanks,) = await telegram.press(ALICE, ask, 0)
+    assert "感谢您的反馈" in thanks["text"]
+    assert "reply_markup" not in telegram.api.messages[(ALICE, ask["message_id"])]
+    assert telegram.api.calls_of("answerCallbackQuery")
+
+
+async def test_rasa_down_apology_then_recovery(telegram, stack):
+    stack.rasa.stop()
+    try:
+        (apology,) = await telegram.say(BOB, "公积金租房提取")
+        assert apology["text"] == texts.APOLOGY
+    finally:
+        stack.restart(stack.rasa)
+    replies = await telegram.say(BOB, "租房可以提取公积金吗？怎么办理？", count=3)
+    assert "租房" in replies[0]["text"]
+
+
+async def test_action_server_down_apology_then_recovery(telegram, stack):
+    stack.actions.stop()
+    try:
+        (apology,) = await telegram.say(BOB + 1, "租房可以提取公积金吗？怎么办理？")
+        assert apology["text"] == texts.APOLOGY
+    finally:
+        stack.restart(stack.actions)
+    replies = await telegram.say(BOB + 1, "租房可以提取公积金吗？怎么办理？", count=3)
+    assert "租房" in replies[0]["text"]

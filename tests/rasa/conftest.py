@@ -1,0 +1,65 @@
+"""Tests that need the Rasa environment (rasa, rasa_sdk, scikit-learn).
+
+Run with .venv-rasa/bin/python -m pytest tests/rasa (scripts/test.sh does).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+
+from actions import resources
+from actions.resources import Resources
+from bot.config import ROOT, Settings
+from bot.knowledge.loader import load_knowledge
+
+
+@pytest.fixture(scope="session")
+def domain() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def kb():
+    return load_knowledge()
+
+
+@pytest.fixture
+async def res(tmp_path: Path, kb):
+    settings = Settings(data_dir=tmp_path, db_path=tmp_path / "hotline.db")
+    opened = await Resources.open(settings, kb=kb)
+    resources.use(opened)
+    yield opened
+    resources.use(None)
+    await opened.close()
+
+
+def make_tracker(
+    text: str = "",
+    intent: str = "ask_policy",
+    entities: list[dict[str, Any]] | None = None,
+    slots: dict[str, Any] | None = None,
+    sender: str = "4242",
+    active_loop: dict[str, Any] | None = None,
+    events: list[dict[str, Any]] | None = None,
+) -> Tracker:
+    """A tracker as Rasa would send it to the action server."""
+    return Tracker(
+        sender_id=sender,
+        slots=slots or {},
+        latest_message={
+            "text": text,
+            "intent": {"name": intent, "confidence": 0.9},
+            "entities": entities or [],
+            "metadata": {},
+        },
+        events=events or [],
+        paused=False,
+        followup_action=None,
+        active_loop=active_loop or {},
+        latest_action_name="action_listen",
+    )
