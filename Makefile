@@ -1,6 +1,6 @@
 # The project's commands. Each one sets up what it needs first (fast when nothing changed).
 .DEFAULT_GOAL := help
-.PHONY: help setup train run test triage eval bench validate
+.PHONY: help setup train run test triage eval bench kb-report
 
 BOT_PY := .venv/bin/python
 RASA_PY := .venv-rasa/bin/python
@@ -11,6 +11,7 @@ help:
 	@echo "make triage  JSON lines {id, text} on stdin -> one triage JSON line each on stdout"
 	@echo "make eval    Rasa's report on the held-out test split + scores on ../shared/eval"
 	@echo "make bench   benchmarks (load through the whole stack, store throughput)"
+	@echo "make kb-report  knowledge entries marked unhelpful and questions that found nothing"
 
 setup:
 	@bash scripts/setup.sh
@@ -32,3 +33,6 @@ eval: train
 
 bench: train
 	@$(BOT_PY) -m bench
+
+kb-report: setup
+	@$(BOT_PY) -m bot.knowledge.report

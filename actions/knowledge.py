@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -12,15 +13,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
 from bot.knowledge.loader import Entry
-from bot.knowledge.search import Hit
+from bot.knowledge.search import decide
 
 log = logging.getLogger(__name__)
-
-# Thresholds on the search score (cosine similarity of the closest example).
-ANSWER_SCORE = 0.55
-ANSWER_MARGIN = 0.08
-CLARIFY_SCORE = 0.30
-
 
 def payload(intent: str, **entities: Any) -> str:
     """A button payload that Rasa reads as `intent` with `entities`, skipping NLU."""
@@ -48,15 +43,12 @@ def send_answer(dispatcher: CollectingDispatcher, entry: Entry) -> None:
     )
 
 
-def decide(hits: list[Hit]) -> str:
-    """'answer', 'clarify' or 'fallback' for a ranked list of hits."""
-    if not hits or hits[0].score < CLARIFY_SCORE:
-        return "fallback"
-    top = hits[0].score
-    second = hits[1].score if len(hits) > 1 else 0.0
-    if top >= ANSWER_SCORE and top - second >= ANSWER_MARGIN:
-        return "answer"
-    return "clarify"
+_FOLLOWUP = re.compile(r"^(那|那么|那要是|如果|要是|假如|还有|换成)|(呢|的话|怎么样|怎么办|行吗|可以吗)[？?。！!]*$")
+
+
+def is_followup(text: str) -> bool:
+    """A short question that leans on the previous one: 「那离职了呢？」, 「要是退休了的话」."""
+    return len(text.strip()) <= 16 and bool(_FOLLOWUP.search(text.strip()))
 
 
 def citizen_id(tracker: Tracker) -> int:
@@ -81,8 +73,18 @@ class ActionAnswerPolicy(Action):
             return [SlotSet("kb_entry", entry.id), SlotSet("kb_topic", entry.topic)]
 
         question = tracker.latest_message.get("text") or ""
-        hits = res.search.search(question, k=3)
-        route = decide(hits)
+        result = res.search.find(question, k=3)
+        topic = tracker.get_slot("kb_topic")
+        if topic and is_followup(question):
+            # 「那离职了呢？」 after a 公积金 answer: look within that topic first.
+            within = res.search.find(question, k=3, topic=topic)
+            if decide(within) == "fallback":
+                within = res.search.find(f"{tracker.get_slot('kb_query') or ''} {question}", k=3,
+                                         topic=topic)
+            if decide(within) != "fallback":
+                result = within
+        hits = result.hits
+        route = decide(result)
         if route == "answer":
             entry = hits[0].entry
             send_answer(dispatcher, entry)
@@ -98,7 +100,7 @@ class ActionAnswerPolicy(Action):
             ]
             buttons.append({"title": "都不是", "payload": payload("kb_none")})
             dispatcher.utter_message(text="您想问的是下面哪一个？", buttons=buttons)
-            return [SlotSet("kb_query", question)]
+            return [SlotSet("kb_query", question), SlotSet("kb_topic", hits[0].entry.topic)]
         await res.feedback.record_miss(citizen_id(tracker), question, "fallback")
         dispatcher.utter_message(
             text=(

@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from bot.cases.classify import CaseClassifier
 from bot.cases.store import CaseStore
+from bot.classifiers import Classifiers, load_classifiers
 from bot.config import Settings
 from bot.db import Database
 from bot.knowledge.feedback import FeedbackStore
-from bot.knowledge.loader import KnowledgeBase, load_knowledge
+from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.search import KnowledgeSearch
+from bot.knowledge.topics import TopicClassifier
 
 
 @dataclass
@@ -25,18 +28,22 @@ class Resources:
     db: Database
     cases: CaseStore
     feedback: FeedbackStore
+    topics: TopicClassifier
+    classifier: CaseClassifier
 
     @classmethod
-    async def open(cls, settings: Settings, kb: KnowledgeBase | None = None) -> Resources:
-        kb = kb or load_knowledge()
+    async def open(cls, settings: Settings, classifiers: Classifiers | None = None) -> Resources:
+        classifiers = classifiers or load_classifiers()
         db = await Database.open(settings.db_path)
         return cls(
             settings=settings,
-            kb=kb,
-            search=KnowledgeSearch(kb),
+            kb=classifiers.search.kb,
+            search=classifiers.search,
             db=db,
             cases=CaseStore(db),
             feedback=FeedbackStore(db),
+            topics=classifiers.topics,
+            classifier=classifiers.cases,
         )
 
     async def close(self) -> None:

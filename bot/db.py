@@ -36,14 +36,15 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path | str, *, migrate: bool = True) -> Database:
+    async def open(cls, path: Path | str, *, migrate: bool = True,
+                   busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
         path = Path(path)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: no implicit transactions, we open them ourselves.
         conn = await aiosqlite.connect(str(path), isolation_level=None)
         conn.row_factory = aiosqlite.Row
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA synchronous = NORMAL")
         await conn.execute("PRAGMA foreign_keys = ON")
@@ -65,6 +66,9 @@ class Database:
                 raise StoreError(f"could not start a write on {self.path}: {exc}") from exc
             try:
                 yield self.conn
+            except aiosqlite.OperationalError as exc:  # locked, read-only, disk full …
+                await self.conn.execute("ROLLBACK")
+                raise StoreError(f"write to {self.path} failed: {exc}") from exc
             except BaseException:
                 await self.conn.execute("ROLLBACK")
                 raise

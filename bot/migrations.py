@@ -107,4 +107,19 @@ MIGRATIONS: list[Migration] = [
             """,
         ),
     ),
+    (
+        "0004_emergencies",
+        (
+            # Emergencies are never cases; this records that one was reported and answered.
+            """
+            CREATE TABLE emergencies (
+                id INTEGER PRIMARY KEY,
+                at TEXT NOT NULL,
+                citizen_id INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                text TEXT NOT NULL
+            )
+            """,
+        ),
+    ),
 ]

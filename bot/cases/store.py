@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
 
 from bot.cases.deadlines import deadline_for, local_date
 from bot.cases.models import Case, CaseDraft, CaseEvent, CaseStatus
+from bot.cases.similarity import similarity
 from bot.db import Database, utcnow
+
+# The same citizen filing something this alike this soon is asked whether it is the same matter.
+SIMILAR_WITHIN = timedelta(hours=72)
+SIMILAR_SCORE = 0.6
+# Events whose text the citizen sees in the status view.
+PUBLIC_REPLY_EVENTS = ("replied", "resolved")
 
 
 class CaseNotFound(LookupError):
     """No case with that number belongs to the asker (or exists at all)."""
+
+
+class CaseClosed(RuntimeError):
+    """The case is resolved or withdrawn and cannot take this change."""
 
 
 class CaseStore:
@@ -146,3 +157,77 @@ class CaseStore:
     async def count_cases(self) -> int:
         row = await self.db.fetchone("SELECT count(*) FROM cases")
         return row[0]
+
+    async def similar_open_case(self, citizen_id: int, description: str) -> Case | None:
+        """The citizen's most alike open case of the last 72 hours, if alike enough."""
+        since = (self.clock() - SIMILAR_WITHIN).isoformat()
+        rows = await self.db.fetchall(
+            "SELECT * FROM cases WHERE citizen_id = ? AND created_at >= ?"
+            " AND status NOT IN ('resolved', 'withdrawn') ORDER BY id DESC",
+            (citizen_id, since),
+        )
+        best: tuple[float, Case] | None = None
+        for row in rows:
+            case = Case.from_row(row)
+            score = similarity(description, case.description)
+            if score >= SIMILAR_SCORE and (best is None or score > best[0]):
+                best = (score, case)
+        return best[1] if best else None
+
+    async def _open_case_of(self, conn: aiosqlite.Connection, number: str,
+                            citizen_id: int) -> Case:
+        async with conn.execute(
+            "SELECT * FROM cases WHERE number = ? AND citizen_id = ?", (number, citizen_id)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise CaseNotFound(number)
+        case = Case.from_row(row)
+        if not case.status.is_open:
+            raise CaseClosed(number)
+        return case
+
+    async def supplement(self, number: str, citizen_id: int, text: str,
+                         photos: tuple[str, ...] = (), source_key: str | None = None) -> Case:
+        """Adds the citizen's new information to their open case (补充)."""
+        now = self.clock()
+        async with self.db.write() as conn:
+            case = await self._open_case_of(conn, number, citizen_id)
+            if source_key is not None:
+                async with conn.execute(
+                    "SELECT 1 FROM case_events WHERE case_id = ? AND kind = 'supplemented'"
+                    " AND json_extract(detail, '$.source_key') = ?", (case.id, source_key)
+                ) as cur:
+                    if await cur.fetchone():
+                        return case
+            await self._append_event(conn, case.id, now, f"citizen:{citizen_id}", "supplemented",
+                                     {"text": text, "photos": list(photos),
+                                      "source_key": source_key})
+            await conn.execute("UPDATE cases SET updated_at = ? WHERE id = ?",
+                               (now.isoformat(), case.id))
+            return await self._get(conn, case.id)
+
+    async def withdraw(self, number: str, citizen_id: int, reason: str) -> Case:
+        """The citizen withdraws their open case (撤回), giving a reason."""
+        now = self.clock()
+        async with self.db.write() as conn:
+            case = await self._open_case_of(conn, number, citizen_id)
+            await conn.execute(
+                "UPDATE cases SET status = ?, updated_at = ?, closed_at = ? WHERE id = ?",
+                (CaseStatus.WITHDRAWN.value, now.isoformat(), now.isoformat(), case.id),
+            )
+            await self._append_event(conn, case.id, now, f"citizen:{citizen_id}", "withdrawn",
+                                     {"reason": reason, "from": case.status.value})
+            return await self._get(conn, case.id)
+
+    async def latest_public_reply(self, case_id: int) -> str | None:
+        """The last reply written for the citizen (by an agent or a department), if any."""
+        marks = ", ".join("?" for _ in PUBLIC_REPLY_EVENTS)
+        row = await self.db.fetchone(
+            f"SELECT detail FROM case_events WHERE case_id = ? AND kind IN ({marks})"
+            " ORDER BY id DESC LIMIT 1",
+            (case_id, *PUBLIC_REPLY_EVENTS),
+        )
+        if row is None:
+            return None
+        return json.loads(row["detail"]).get("text")

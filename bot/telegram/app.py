@@ -21,6 +21,7 @@ from telegram.request import BaseRequest
 from bot.cases.store import CaseStore
 from bot.config import Settings
 from bot.db import Database
+from bot.incidents import EmergencyLog
 from bot.rasa import RasaClient
 from bot.telegram import citizen, texts
 from bot.telegram.context import HotlineApp, HotlineContext, Services
@@ -66,6 +67,7 @@ def build_application(
         services.cases = CaseStore(db)
         services.state = TelegramState(db)
         services.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout)
+        services.emergencies = EmergencyLog(db)
         await services.state.forget_old_updates()
         await app.bot.set_my_commands([BotCommand(name, desc) for name, desc in texts.COMMANDS])
 
@@ -103,14 +105,17 @@ def register_handlers(app: HotlineApp) -> None:
 
     app.add_handler(CommandHandler("start", citizen.start))
     app.add_handler(CommandHandler("help", citizen.help_command))
+    app.add_handler(CommandHandler("status", citizen.status_command))
+    app.add_handler(CommandHandler("mycases", citizen.my_cases_command))
+    app.add_handler(CommandHandler("cancel", citizen.cancel_command))
     app.add_handler(CallbackQueryHandler(citizen.button_press))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, citizen.text_message))
     # After every known command: anything else starting with "/" is unknown.
     app.add_handler(MessageHandler(filters.COMMAND, citizen.unknown_command))
+    app.add_handler(MessageHandler(filters.PHOTO, citizen.photo))
     app.add_handler(
         MessageHandler(
-            filters.PHOTO
-            | filters.VOICE
+            filters.VOICE
             | filters.AUDIO
             | filters.VIDEO
             | filters.VIDEO_NOTE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -13,6 +14,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, TelegramError
 
+from bot.cases.models import normalize_case_number
+from bot.emergency import detect as detect_emergency
 from bot.rasa import BotReply, RasaUnavailable
 from bot.telegram import texts
 from bot.telegram.context import HotlineContext
@@ -40,6 +43,36 @@ async def unknown_command(update: Update, context: HotlineContext) -> None:
     await update.effective_message.reply_text(texts.UNKNOWN_COMMAND)
 
 
+def intent_payload(intent: str, **entities: str) -> str:
+    """A message Rasa reads as `intent` with `entities`, without guessing."""
+    if not entities:
+        return f"/{intent}"
+    return f"/{intent}{json.dumps(entities, ensure_ascii=False, separators=(',', ':'))}"
+
+
+async def status_command(update: Update, context: HotlineContext) -> None:
+    """Shows one case: /status NT202611280001."""
+    number = normalize_case_number(" ".join(context.args or []))
+    await converse(update, context, intent_payload("check_status", case_number=number)
+                   if number else intent_payload("check_status"))
+
+
+async def my_cases_command(update: Update, context: HotlineContext) -> None:
+    """Lists the citizen's own cases, newest first."""
+    await converse(update, context, intent_payload("my_cases"))
+
+
+async def cancel_command(update: Update, context: HotlineContext) -> None:
+    """Leaves whatever form is being filled in."""
+    await converse(update, context, intent_payload("cancel"))
+
+
+async def photo(update: Update, context: HotlineContext) -> None:
+    """Passes a photo to Rasa by its Telegram file id (the case form keeps it)."""
+    largest = update.effective_message.photo[-1]
+    await converse(update, context, intent_payload("attach_photo", photo=largest.file_id))
+
+
 async def unsupported_media(update: Update, context: HotlineContext) -> None:
     """Tells the citizen that only text is understood."""
     await update.effective_message.reply_text(texts.UNSUPPORTED_MEDIA)
@@ -54,6 +87,13 @@ async def text_message(update: Update, context: HotlineContext) -> None:
         return
     if len(text) > MAX_TEXT:
         await message.reply_text(texts.TOO_LONG.format(limit=MAX_TEXT))
+        return
+    emergency = detect_emergency(text)
+    if emergency is not None:
+        # Never queued, never sent to Rasa: the citizen is told whom to call, now.
+        log.warning("emergency (%s) reported by user %s", emergency.kind, update.effective_user.id)
+        await message.reply_text(emergency.advice)
+        await context.bot_data.emergencies.record(update.effective_user.id, emergency, text)
         return
     await converse(update, context, text)
 

@@ -9,6 +9,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.cases.store import CaseStore
 from bot.config import Settings
 from bot.db import Database
+from bot.incidents import EmergencyLog
 from bot.rasa import RasaClient
 from bot.telegram.state import TelegramState
 
@@ -22,6 +23,7 @@ class Services:
     cases: CaseStore | None = None
     state: TelegramState | None = None
     rasa: RasaClient | None = None
+    emergencies: EmergencyLog | None = None
 
 
 class HotlineContext(CallbackContext[ExtBot, dict, dict, Services]):

@@ -15,7 +15,7 @@ from rasa_sdk import Tracker
 from actions import resources
 from actions.resources import Resources
 from bot.config import ROOT, Settings
-from bot.knowledge.loader import load_knowledge
+from bot.classifiers import load_classifiers
 
 
 @pytest.fixture(scope="session")
@@ -24,14 +24,20 @@ def domain() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def kb():
-    return load_knowledge()
+def classifiers():
+    """Saved by `make train` (the test command trains first); trained here if missing."""
+    return load_classifiers()
+
+
+@pytest.fixture(scope="session")
+def kb(classifiers):
+    return classifiers.search.kb
 
 
 @pytest.fixture
-async def res(tmp_path: Path, kb):
+async def res(tmp_path: Path, classifiers):
     settings = Settings(data_dir=tmp_path, db_path=tmp_path / "hotline.db")
-    opened = await Resources.open(settings, kb=kb)
+    opened = await Resources.open(settings, classifiers)
     resources.use(opened)
     yield opened
     resources.use(None)

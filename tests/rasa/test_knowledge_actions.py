@@ -5,14 +5,8 @@ from __future__ import annotations
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge import (
-    ActionAnswerPolicy,
-    ActionKbFeedback,
-    ActionKbNone,
-    decide,
-    payload,
-)
-from bot.knowledge.search import Hit
+from actions.knowledge import ActionAnswerPolicy, ActionKbFeedback, ActionKbNone, payload
+from bot.knowledge.search import Hit, SearchResult, decide
 from tests.rasa.conftest import make_tracker
 
 
@@ -71,8 +65,41 @@ async def test_none_of_the_candidates_records_the_question(res, domain):
 
 def test_decide_thresholds(kb):
     a, b = kb.entries[0], kb.entries[1]
-    assert decide([]) == "fallback"
-    assert decide([Hit(a, 0.2)]) == "fallback"
-    assert decide([Hit(a, 0.9), Hit(b, 0.3)]) == "answer"
-    assert decide([Hit(a, 0.6), Hit(b, 0.58)]) == "clarify"
-    assert decide([Hit(a, 0.4)]) == "clarify"
+    assert decide(SearchResult([], 0.0)) == "fallback"
+    assert decide(SearchResult([Hit(a, 0.9, 0.9)], 0.1)) == "fallback"  # nothing close
+    assert decide(SearchResult([Hit(a, 0.9, 0.8), Hit(b, 0.05, 0.3)], 0.8)) == "answer"
+    assert decide(SearchResult([Hit(a, 0.40, 0.6), Hit(b, 0.35, 0.6)], 0.6)) == "clarify"
+    assert decide(SearchResult([Hit(a, 0.2, 0.5)], 0.5)) == "clarify"
+
+
+async def test_a_follow_up_stays_on_the_topic_of_the_previous_answer(res, domain):
+    dispatcher = CollectingDispatcher()
+    first = await ActionAnswerPolicy().run(dispatcher, make_tracker("公积金怎么提取出来"), domain)
+    assert SlotSet("kb_topic", "housing_fund") in first
+
+    for topic, previous in (("housing_fund", "公积金怎么提取出来"),
+                            ("medical_insurance", "职工医保怎么交")):
+        dispatcher = CollectingDispatcher()
+        tracker = make_tracker("那离职了呢？", slots={"kb_topic": topic, "kb_query": previous})
+        await ActionAnswerPolicy().run(dispatcher, tracker, domain)
+        message = dispatcher.messages[0]
+        if message.get("buttons"):  # a clarification: every candidate is on the topic
+            candidates = [b["payload"] for b in message["buttons"] if "kb_entry" in b["payload"]]
+            assert candidates and all(res.kb[_entry_of(p)].topic == topic for p in candidates)
+        else:
+            answered = next(e for e in res.kb.entries if message["text"].startswith(e.answer))
+            assert answered.topic == topic
+
+
+def _entry_of(payload_text: str) -> str:
+    import json
+
+    return json.loads(payload_text[payload_text.index("{"):])["kb_entry"]
+
+
+def test_what_counts_as_a_follow_up():
+    from actions.knowledge import is_followup
+
+    assert is_followup("那离职了呢？")
+    assert is_followup("要是退休了的话")
+    assert not is_followup("公积金租房提取需要什么材料")

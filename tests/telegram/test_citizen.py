@@ -106,7 +106,7 @@ async def test_replies_over_4096_characters_are_split(harness):
 
 
 async def test_media_gets_a_clear_answer(harness):
-    for kind in ("photo", "voice", "sticker", "location", "document"):
+    for kind in ("voice", "sticker", "location", "document"):
         before = harness.api.last_message_id()
         await harness.process(await harness.api.send_media(CITIZEN, kind))
         (reply,) = [m for m in harness.api.sent(CITIZEN) if m["message_id"] > before]
@@ -140,3 +140,13 @@ async def test_an_error_in_a_handler_is_logged_and_answered_kindly(harness, capl
     await harness.say("触发错误")
     assert "error while handling an update" in caplog.text
     assert harness.api.sent(CITIZEN)[-1]["text"] == texts.ERROR
+
+
+async def test_an_emergency_is_answered_at_once_recorded_and_never_sent_to_rasa(harness):
+    (reply,) = await harness.say("救命！楼下着火了 13812345678")
+    assert "119" in reply["text"] and "不会把这条消息登记排队" in reply["text"]
+    assert harness.rasa.requests == []
+    (record,) = await harness.app.bot_data.emergencies.recent()
+    assert record.kind == "fire" and record.citizen_id == CITIZEN
+    assert "13812345678" not in record.text and "138****5678" in record.text
+    assert await harness.app.bot_data.cases.count_cases() == 0

@@ -1,0 +1,82 @@
+"""The first-level category of a citizen's message, and from it the responsible department.
+
+A linear classifier over character n-grams and Jieba words, trained at load time on
+the project's own examples (data/case_examples.yml); the department then comes from
+the editable rules in data/departments.yml. Needs scikit-learn (Rasa environment).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline, make_union
+
+from bot.cases.departments import Directory, load_directory
+from bot.keywords import KeywordScorer, load_keywords
+from bot.knowledge.search import normalize
+from bot.training_data import CATEGORY_KEYWORDS, CaseExample, case_examples
+
+# Share of the keyword lists (data/category_keywords.yml) in the final mix.
+KEYWORD_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class CategoryGuess:
+    category: str | None
+    probability: float
+    department: str | None = None
+    department_id: str | None = None
+
+
+def _words(text: str) -> list[str]:
+    import jieba
+
+    return [w for w in jieba.lcut(text) if w.strip()]
+
+
+class CaseClassifier:
+    def __init__(self, pipeline, directory: Directory, keywords: KeywordScorer | None = None,
+                 keyword_weight: float = KEYWORD_WEIGHT) -> None:
+        self.pipeline = pipeline
+        self.directory = directory
+        self.keywords = keywords
+        self.keyword_weight = keyword_weight
+
+    @classmethod
+    def train(cls, examples: list[CaseExample] | None = None,
+              directory: Directory | None = None) -> CaseClassifier:
+        examples = case_examples() if examples is None else examples
+        features = make_union(
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=1),
+            TfidfVectorizer(analyzer=_words, sublinear_tf=True, min_df=1),
+        )
+        pipeline = make_pipeline(
+            features, LogisticRegression(C=20, solver="saga", max_iter=300, class_weight="balanced"))
+        pipeline.fit([normalize(e.text) for e in examples], [e.category for e in examples])
+        return cls(pipeline, directory or load_directory(), load_keywords(CATEGORY_KEYWORDS))
+
+    def probabilities(self, text: str) -> np.ndarray:
+        """The mix of the classifier and the keyword lists, in `pipeline.classes_` order."""
+        learned = self.pipeline.predict_proba([normalize(text)])[0]
+        if self.keywords is None:
+            return learned
+        counted = self.keywords.distribution(text, list(self.pipeline.classes_))
+        if counted is None:
+            return learned
+        return (1 - self.keyword_weight) * learned + self.keyword_weight * np.array(counted)
+
+    def predict(self, text: str, topic: str | None = None,
+                district: str | None = None) -> CategoryGuess:
+        probabilities = self.probabilities(text)
+        best = int(np.argmax(probabilities))
+        category = str(self.pipeline.classes_[best])
+        department = self.directory.route(category, text, topic=topic, district=district)
+        return CategoryGuess(
+            category,
+            float(probabilities[best]),
+            department.short if department else None,
+            department.id if department else None,
+        )

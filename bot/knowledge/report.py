@@ -1,0 +1,53 @@
+"""For the people who maintain the knowledge base: which entries citizens found unhelpful,
+and which questions found no entry.
+
+usage: make kb-report    (or: .venv/bin/python -m bot.knowledge.report [--limit N])
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from bot.config import Settings
+from bot.db import Database
+from bot.knowledge.feedback import FeedbackStore
+from bot.knowledge.loader import load_knowledge
+
+ROUTES = {"fallback": "没有找到", "clarify_none": "候选都不对"}
+
+
+async def report(settings: Settings, limit: int) -> str:
+    db = await Database.open(settings.db_path)
+    try:
+        store = FeedbackStore(db)
+        unhelpful = await store.most_unhelpful(limit)
+        misses = await store.top_misses(limit)
+    finally:
+        await db.close()
+    kb = load_knowledge()
+    lines = [f"最常被标为「没解决」的条目（前 {limit}）："]
+    if not unhelpful:
+        lines.append("  （暂无）")
+    for row in unhelpful:
+        entry = kb.get(row.entry_id)
+        where = f"{entry.file}:{entry.line}" if entry else "（条目已删除）"
+        lines.append(f"  {row.unhelpful:>4} 没解决 / {row.helpful:>4} 解决了  {row.entry_id}  {where}")
+    lines.append("")
+    lines.append(f"没有找到答案的问题（前 {limit}）：")
+    if not misses:
+        lines.append("  （暂无）")
+    for miss in misses:
+        lines.append(f"  {miss.count:>4} 次  [{ROUTES.get(miss.route, miss.route)}]  {miss.question}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--limit", type=int, default=20)
+    args = parser.parse_args()
+    print(asyncio.run(report(Settings.from_env(), args.limit)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Which policy topic a message is about (医保, 公积金…), or none.
+
+A linear classifier over character n-grams, trained at load time (about a second)
+on the knowledge base's examples, each labelled with its entry's topic, and on
+messages about no topic: small talk, out-of-scope requests and complaints of
+other categories. Used by batch triage and by case intake; needs scikit-learn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from bot.keywords import KeywordScorer, load_keywords
+from bot.knowledge.loader import TOPICS, KnowledgeBase
+from bot.knowledge.search import normalize
+from bot.training_data import TOPIC_KEYWORDS, case_examples, nlu_examples, topic_letters
+
+NONE = "none"
+# Below this probability the best topic is not trusted.
+MIN_PROBABILITY = 0.35
+# Share of the keyword lists (data/topic_keywords.yml) in the final mix.
+KEYWORD_WEIGHT = 0.5
+# Case categories whose messages are usually about one of the policy topics.
+TOPICAL_CATEGORIES = {"劳动和社会保障", "民政"}
+
+
+@dataclass(frozen=True)
+class TopicGuess:
+    topic: str | None
+    probability: float
+
+
+class TopicClassifier:
+    def __init__(self, pipeline, keywords: KeywordScorer | None = None,
+                 keyword_weight: float = KEYWORD_WEIGHT) -> None:
+        self.pipeline = pipeline
+        self.keywords = keywords
+        self.keyword_weight = keyword_weight
+
+    @classmethod
+    def train(cls, kb: KnowledgeBase) -> TopicClassifier:
+        texts: list[str] = []
+        labels: list[str] = []
+        for entry in kb.entries:
+            for example in entry.examples:
+                texts.append(normalize(example))
+                labels.append(entry.topic)
+        for letter in topic_letters():
+            if letter.topic in TOPICS:
+                texts.append(normalize(letter.text))
+                labels.append(letter.topic)
+        negatives = nlu_examples("chitchat") + nlu_examples("out_of_scope") + nlu_examples("greet")
+        negatives += [c.text for c in case_examples() if c.category not in TOPICAL_CATEGORIES]
+        for text in negatives:
+            texts.append(normalize(text))
+            labels.append(NONE)
+        pipeline = make_pipeline(
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=1),
+            LogisticRegression(C=20, solver="saga", max_iter=300, class_weight="balanced"),
+        )
+        pipeline.fit(texts, labels)
+        return cls(pipeline, load_keywords(TOPIC_KEYWORDS))
+
+    def probabilities(self, text: str) -> np.ndarray:
+        """The mix of the classifier and the keyword lists, in `pipeline.classes_` order."""
+        learned = self.pipeline.predict_proba([normalize(text)])[0]
+        if self.keywords is None:
+            return learned
+        counted = self.keywords.distribution(text, list(self.pipeline.classes_))
+        if counted is None:
+            return learned
+        return (1 - self.keyword_weight) * learned + self.keyword_weight * np.array(counted)
+
+    def guess(self, text: str) -> TopicGuess:
+        probabilities = self.probabilities(text)
+        best = int(np.argmax(probabilities))
+        topic = self.pipeline.classes_[best]
+        if topic == NONE or probabilities[best] < MIN_PROBABILITY:
+            return TopicGuess(None, float(probabilities[best]))
+        return TopicGuess(str(topic), float(probabilities[best]))
+
+    def predict(self, text: str) -> str | None:
+        return self.guess(text).topic

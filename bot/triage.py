@@ -1,0 +1,150 @@
+"""Batch triage: JSON lines {"id", "text"} on stdin, one triage line per input on stdout.
+
+    {"id": ..., "route": "answer|clarify|case|emergency|smalltalk|out_of_scope",
+     "topic": ..., "category": ..., "department": ..., "intent": ..., "confidence": ...}
+
+It loads the trained Rasa model in-process (no server), the knowledge search, the
+topic classifier and the case classifier, and decides as the live bot would:
+emergencies first, then Rasa's intent, then the knowledge search for questions.
+Hotline staff can pre-sort a backlog of written messages with it.
+
+usage: make triage < messages.jsonl > triage.jsonl
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.classifiers import Classifiers, load_classifiers
+from bot.emergency import detect as detect_emergency
+from bot.knowledge.search import decide
+
+log = logging.getLogger(__name__)
+
+SMALLTALK_INTENTS = {"greet", "goodbye", "thanks", "affirm", "deny", "chitchat", "cancel"}
+CASE_INTENTS = {"file_complaint", "file_help", "file_suggestion", "file_report", "ask_human"}
+SELF_SERVICE_INTENTS = {"check_status", "my_cases"}
+
+
+@dataclass
+class TriageResult:
+    id: Any
+    route: str
+    topic: str | None
+    category: str | None
+    department: str | None
+    intent: str
+    confidence: float
+    entry: str | None = None
+
+
+def top_intent(parse: dict[str, Any]) -> tuple[str, float]:
+    """Rasa's intent; for nlu_fallback, the best real intent underneath it."""
+    intent = parse.get("intent") or {}
+    name, confidence = intent.get("name") or "nlu_fallback", float(intent.get("confidence") or 0)
+    if name == "nlu_fallback":
+        for ranked in parse.get("intent_ranking") or []:
+            if ranked.get("name") != "nlu_fallback":
+                return ranked["name"], float(ranked.get("confidence") or 0)
+    return name, confidence
+
+
+class Triage:
+    def __init__(self, agent: Any, classifiers: Classifiers) -> None:
+        self.agent = agent
+        self.search = classifiers.search
+        self.topics = classifiers.topics
+        self.cases = classifiers.cases
+
+    @classmethod
+    def load(cls, model: Path) -> Triage:
+        from rasa.core.agent import Agent
+
+        return cls(Agent.load(str(model)), load_classifiers())
+
+    async def triage(self, item_id: Any, text: str) -> TriageResult:
+        emergency = detect_emergency(text)
+        parse = await self.agent.parse_message(text)
+        intent, confidence = top_intent(parse)
+        topic = self.topics.predict(text)
+        category = department = None
+        if emergency is not None:
+            return TriageResult(item_id, "emergency", topic, None, None,
+                                f"emergency_{emergency.kind}", 1.0)
+        if intent in SMALLTALK_INTENTS:
+            return TriageResult(item_id, "smalltalk", None, None, None, intent, confidence)
+        if intent == "out_of_scope":
+            return TriageResult(item_id, "out_of_scope", None, None, None, intent, confidence)
+        if intent in SELF_SERVICE_INTENTS:
+            return TriageResult(item_id, "answer", None, None, None, intent, confidence)
+        guess = self.cases.predict(text)
+        category, department = guess.category, guess.department
+        if intent in CASE_INTENTS:
+            return TriageResult(item_id, "case", topic, category, department, intent, confidence)
+        result = self.search.find(text, k=3)
+        hits = result.hits
+        route = decide(result)
+        if route == "answer":
+            entry = hits[0].entry
+            return TriageResult(item_id, "answer", entry.topic, category, department, intent,
+                                hits[0].score, entry.id)
+        if route == "clarify":
+            return TriageResult(item_id, "clarify", topic or hits[0].entry.topic, category,
+                                department, intent, hits[0].score)
+        # A question the knowledge base cannot answer goes to a person.
+        return TriageResult(item_id, "case", topic, category, department, intent, confidence)
+
+
+def _read(stream: TextIO) -> list[dict[str, Any]]:
+    items = []
+    for number, line in enumerate(stream, 1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SystemExit(f"triage: line {number} is not JSON: {exc}") from exc
+        if not isinstance(item, dict) or "text" not in item:
+            raise SystemExit(f"triage: line {number} has no \"text\"")
+        items.append(item)
+    return items
+
+
+async def run(model: Path, items: list[dict[str, Any]], out: TextIO) -> float:
+    triage = Triage.load(model)
+    started = time.perf_counter()
+    for item in items:
+        result = await triage.triage(item.get("id"), str(item.get("text") or ""))
+        record = asdict(result)
+        record["confidence"] = round(record["confidence"], 4)
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    out.flush()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    # Rasa and TensorFlow print to stdout; the triage lines alone must go there.
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    from bot.training import train
+
+    items = _read(sys.stdin)
+    model = train()
+    elapsed = asyncio.run(run(model, items, out))
+    if items:
+        print(f"triage: {len(items)} messages in {elapsed:.2f} s "
+              f"({len(items) / elapsed:.0f} per second)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""The editable data files load, and no training text is given two intents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cases.departments import DISTRICTS, DepartmentError, load_directory
+from bot.config import ROOT
+from bot.keywords import load_keywords
+from bot.knowledge.loader import TOPICS, load_knowledge
+from bot.training_data import (
+    CATEGORIES,
+    CATEGORY_KEYWORDS,
+    TOPIC_KEYWORDS,
+    _nlu_index,
+    case_examples,
+    topic_letters,
+)
+
+INTENT_BY_KIND = {"complaint": "file_complaint", "help": "file_help",
+                  "suggestion": "file_suggestion", "report": "file_report"}
+
+
+def test_no_text_is_labelled_with_two_intents():
+    owners: dict[str, set[str]] = {}
+    for intent, examples in _nlu_index().items():
+        for text in examples:
+            owners.setdefault(text, set()).add(intent)
+    for entry in load_knowledge().entries:
+        for text in entry.examples:
+            owners.setdefault(text, set()).add("ask_policy")
+    for example in case_examples():
+        owners.setdefault(example.text, set()).add(INTENT_BY_KIND[example.kind])
+    clashes = {text: intents for text, intents in owners.items() if len(intents) > 1}
+    assert clashes == {}
+
+
+def test_case_examples_cover_every_category():
+    found = {e.category for e in case_examples()}
+    assert found == set(CATEGORIES)
+
+
+def test_topic_letters_use_known_topics():
+    assert {letter.topic for letter in topic_letters()} <= set(TOPICS)
+
+
+def test_keyword_lists_name_known_labels():
+    assert set(load_keywords(TOPIC_KEYWORDS).labels) <= set(TOPICS)
+    assert set(load_keywords(CATEGORY_KEYWORDS).labels) == set(CATEGORIES)
+
+
+def test_every_category_routes_to_a_department():
+    directory = load_directory()
+    for category in CATEGORIES:
+        assert directory.route(category, "") is not None, category
+
+
+def test_routing_rules_by_keyword_topic_and_district():
+    directory = load_directory()
+    assert directory.route("环境保护", "楼下烧烤店油烟太大").short == "城管"
+    assert directory.route("环境保护", "化工厂晚上偷排废水").short == "生态环境"
+    assert directory.route("劳动和社会保障", "单位不交", topic="housing_fund").short == "公积金中心"
+    assert directory.route("农村农业", "土地流转", district="如皋市").short == "如皋市"
+    assert directory.route("农村农业", "土地流转").short == "农业农村"
+    assert directory.find("住建").name == "南通市住房和城乡建设局"
+    assert directory.find("南通市卫生健康委员会").short == "卫健"
+    assert directory.find("火星局") is None
+    assert len(DISTRICTS) == 7
+
+
+def test_a_rule_naming_an_unknown_department_is_refused(tmp_path: Path):
+    bad = tmp_path / "departments.yml"
+    bad.write_text((ROOT / "data" / "departments.yml").read_text(encoding="utf-8")
+                   .replace("department: civil}", "department: nowhere}", 1), encoding="utf-8")
+    with pytest.raises(DepartmentError, match="unknown department 'nowhere'"):
+        load_directory.__wrapped__(bad)
