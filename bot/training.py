@@ -27,9 +27,15 @@ GENERATED = ROOT / "build" / "training"
 KEEP_MODELS = 3
 
 
+# Code whose change changes what is trained (the Rasa model or the saved classifiers).
+TRAINING_CODE = ("bot/training.py", "bot/training_data.py", "bot/classifiers.py", "bot/keywords.py",
+                 "bot/knowledge/search.py", "bot/knowledge/topics.py", "bot/knowledge/loader.py",
+                 "bot/cases/classify.py", "bot/cases/departments.py")
+
+
 def training_inputs() -> list[Path]:
-    files = [ROOT / "config.yml", ROOT / "domain.yml", Path(__file__).resolve(),
-             ROOT / "requirements" / "rasa-engine.txt"]
+    files = [ROOT / "config.yml", ROOT / "domain.yml", ROOT / "requirements" / "rasa-engine.txt"]
+    files += [ROOT / name for name in TRAINING_CODE]
     for folder in ("nlu", "knowledge", "data"):
         files.extend(sorted(p for p in (ROOT / folder).rglob("*") if p.is_file()))
     return files

@@ -20,7 +20,7 @@ from bot.knowledge.search import normalize
 from bot.training_data import CATEGORY_KEYWORDS, CaseExample, case_examples
 
 # Share of the keyword lists (data/category_keywords.yml) in the final mix.
-KEYWORD_WEIGHT = 0.5
+KEYWORD_WEIGHT = 0.2
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from bot.training_data import TOPIC_KEYWORDS, case_examples, nlu_examples, topic
 
 NONE = "none"
 # Below this probability the best topic is not trusted.
-MIN_PROBABILITY = 0.35
+MIN_PROBABILITY = 0.2
 # Share of the keyword lists (data/topic_keywords.yml) in the final mix.
 KEYWORD_WEIGHT = 0.5
 # Case categories whose messages are usually about one of the policy topics.
