@@ -51,6 +51,29 @@ def is_followup(text: str) -> bool:
     return len(text.strip()) <= 16 and bool(_FOLLOWUP.search(text.strip()))
 
 
+SMALL_TALK_RESPONSES = {
+    "greet": "utter_greet",
+    "goodbye": "utter_goodbye",
+    "thanks": "utter_thanks",
+    "chitchat": "utter_chitchat",
+    "out_of_scope": "utter_out_of_scope",
+}
+
+
+def understood_as_small_talk(tracker: Tracker) -> str | None:
+    """The small-talk response for a low-confidence message whose best guess is small talk."""
+    message = tracker.latest_message
+    if (message.get("intent") or {}).get("name") != "nlu_fallback":
+        return None
+    for ranked in message.get("intent_ranking") or []:
+        if ranked.get("name") != "nlu_fallback":
+            return SMALL_TALK_RESPONSES.get(ranked["name"])
+    return None
+
+
+FILE_BUTTON = {"title": "登记诉求，由工作人员跟进", "payload": '/file_case{"case_kind":"consult"}'}
+
+
 def citizen_id(tracker: Tracker) -> int:
     try:
         return int(tracker.sender_id)
@@ -101,12 +124,18 @@ class ActionAnswerPolicy(Action):
             buttons.append({"title": "都不是", "payload": payload("kb_none")})
             dispatcher.utter_message(text="您想问的是下面哪一个？", buttons=buttons)
             return [SlotSet("kb_query", question), SlotSet("kb_topic", hits[0].entry.topic)]
+        small_talk = understood_as_small_talk(tracker)
+        if small_talk is not None:
+            # Unsure what it was, and it is no policy question: answer as small talk.
+            dispatcher.utter_message(response=small_talk)
+            return []
         await res.feedback.record_miss(citizen_id(tracker), question, "fallback")
         dispatcher.utter_message(
             text=(
-                "抱歉，我这里暂时没有找到能回答这个问题的内容。"
-                "您可以换个说法再问一次，或者拨打 12345 找人工服务。"
-            )
+                "抱歉，我这里暂时没有找到能回答这个问题的内容。您可以换个说法再问一次；"
+                "也可以登记下来，由工作人员跟进答复，或者拨打 12345。"
+            ),
+            buttons=[FILE_BUTTON],
         )
         return [SlotSet("kb_query", question)]
 
@@ -124,9 +153,10 @@ class ActionKbNone(Action):
             await res.feedback.record_miss(citizen_id(tracker), question, "clarify_none")
         dispatcher.utter_message(
             text=(
-                "抱歉，没能找到您要的内容。您可以换个说法再问，"
-                "或者拨打 12345 由工作人员为您解答。"
-            )
+                "抱歉，没能找到您要的内容。您可以换个说法再问；也可以登记下来，"
+                "由工作人员跟进答复，或者拨打 12345。"
+            ),
+            buttons=[FILE_BUTTON],
         )
         return []
 
@@ -150,8 +180,11 @@ class ActionKbFeedback(Action):
         else:
             dispatcher.utter_message(
                 text=(
-                    "抱歉没能解决您的问题。您可以换个说法再问，"
-                    "或者拨打 12345 由工作人员为您解答。"
-                )
+                    "抱歉没能解决您的问题。您可以换个说法再问；也可以登记下来，"
+                    "由工作人员跟进答复，或者拨打 12345。"
+                ),
+                buttons=[FILE_BUTTON],
             )
+            question = tracker.get_slot("kb_query") or res.kb[entry_id].question
+            return [SlotSet("kb_query", question)]
         return []

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 SMALLTALK_INTENTS = {"greet", "goodbye", "thanks", "affirm", "deny", "chitchat", "cancel"}
 CASE_INTENTS = {"file_complaint", "file_help", "file_suggestion", "file_report", "ask_human"}
 SELF_SERVICE_INTENTS = {"check_status", "my_cases"}
+# Shorter than this and about nothing the bot knows: not a case for a person.
+SHORT_MESSAGE = 20
 
 
 @dataclass
@@ -92,13 +94,17 @@ class Triage:
         result = self.search.find(text, k=3)
         hits = result.hits
         route = decide(result)
+        # The topic classifier reads the whole message; the entry found is a second opinion.
         if route == "answer":
             entry = hits[0].entry
-            return TriageResult(item_id, "answer", entry.topic, category, department, intent,
-                                hits[0].score, entry.id)
+            return TriageResult(item_id, "answer", topic or entry.topic, category, department,
+                                intent, hits[0].score, entry.id)
         if route == "clarify":
             return TriageResult(item_id, "clarify", topic or hits[0].entry.topic, category,
                                 department, intent, hits[0].score)
+        if len(text.strip()) < SHORT_MESSAGE and topic is None:
+            # A few words that match nothing: nothing a person could act on either.
+            return TriageResult(item_id, "out_of_scope", None, None, None, intent, confidence)
         # A question the knowledge base cannot answer goes to a person.
         return TriageResult(item_id, "case", topic, category, department, intent, confidence)
 

@@ -46,9 +46,9 @@ def model() -> Path:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory, model: Path) -> Iterator[Stack]:
     data = tmp_path_factory.mktemp("stack")
-    settings = Settings(data_dir=data, db_path=data / "hotline.db",
-                        rasa_port=free_port(), action_port=free_port())
-    settings = Settings(**{**settings.__dict__, "rasa_url": f"http://127.0.0.1:{settings.rasa_port}"})
+    rasa_port = free_port()
+    settings = Settings(data_dir=data, db_path=data / "hotline.db", rasa_port=rasa_port,
+                        action_port=free_port(), rasa_url=f"http://127.0.0.1:{rasa_port}")
     actions = action_server(settings)
     rasa = rasa_server(settings, model)
     actions.start()

@@ -10,7 +10,7 @@ from bot.db import Database
 CAROL = 880101
 DAVE = 880102
 ERIN = 880103
-DESCRIPTION = "工农路和青年路路口的红绿灯坏了三天了，早高峰车辆乱成一团，很危险"
+DESCRIPTION = "我要投诉，工农路和青年路路口的红绿灯坏了三天了，早高峰车辆乱成一团，很危险"
 
 
 def buttons(message):

@@ -103,3 +103,23 @@ def test_what_counts_as_a_follow_up():
     assert is_followup("那离职了呢？")
     assert is_followup("要是退休了的话")
     assert not is_followup("公积金租房提取需要什么材料")
+
+
+async def test_unsure_small_talk_is_answered_as_small_talk_not_as_a_miss(res, domain):
+    tracker = make_tracker("你好呀", intent="nlu_fallback")
+    tracker.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 0.45}, {"name": "greet", "confidence": 0.4},
+        {"name": "ask_policy", "confidence": 0.3}]
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerPolicy().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["response"] == "utter_greet"
+    assert await res.feedback.top_misses() == []
+
+
+async def test_not_solved_offers_to_file_a_case(res, domain):
+    tracker = make_tracker(intent="kb_feedback", entities=[
+        {"entity": "kb_entry", "value": "mi-e-voucher"}, {"entity": "helpful", "value": "no"}])
+    dispatcher = CollectingDispatcher()
+    events = await ActionKbFeedback().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == '/file_case{"case_kind":"consult"}'
+    assert SlotSet("kb_query", res.kb["mi-e-voucher"].question) in events

@@ -150,3 +150,15 @@ async def test_an_emergency_is_answered_at_once_recorded_and_never_sent_to_rasa(
     assert record.kind == "fire" and record.citizen_id == CITIZEN
     assert "13812345678" not in record.text and "138****5678" in record.text
     assert await harness.app.bot_data.cases.count_cases() == 0
+
+
+async def test_commands_and_photos_become_exact_payloads_for_rasa(harness):
+    await harness.say("/status nt 2026 1128 0001")
+    await harness.say("/status")
+    await harness.say("/mycases")
+    await harness.say("/cancel")
+    await harness.process(await harness.api.send_media(CITIZEN, "photo"))
+    sent = [r["message"] for r in harness.rasa.requests]
+    assert sent[:4] == ['/check_status{"case_number":"NT202611280001"}', "/check_status",
+                        "/my_cases", "/cancel"]
+    assert sent[4].startswith('/attach_photo{"photo":"photo')

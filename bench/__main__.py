@@ -1,0 +1,6 @@
+"""make bench: every benchmark, one after another."""
+
+from bench import local
+
+if __name__ == "__main__":
+    local.main()
