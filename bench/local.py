@@ -56,7 +56,7 @@ async def chat(settings: Settings, count: int) -> tuple[list[float], float]:
             await app.process_update(Update.de_json(update, app.bot))
             latencies.append((time.perf_counter() - started) * 1000)
         await app.post_shutdown(app)
-    return latencies, rss_mb_of_tree(os.getpid())
+    return latencies, rss_mb_of_tree(os.getpid(), children=False)
 
 
 def main() -> None:

@@ -128,11 +128,12 @@ class Service:
         return rss_mb_of_tree(self.process.pid)
 
 
-def rss_mb_of_tree(pid: int) -> float:
+def rss_mb_of_tree(pid: int, children: bool = True) -> float:
+    """Resident memory of `pid` (and of its direct children), in MiB."""
     total_kb = 0
     pids = [pid]
     children_file = Path(f"/proc/{pid}/task/{pid}/children")
-    if children_file.exists():
+    if children and children_file.exists():
         pids += [int(p) for p in children_file.read_text().split()]
     for one in pids:
         try:

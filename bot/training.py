@@ -29,6 +29,7 @@ KEEP_MODELS = 3
 
 # Code whose change changes what is trained (the Rasa model or the saved classifiers).
 TRAINING_CODE = ("bot/training.py", "bot/training_data.py", "bot/classifiers.py", "bot/keywords.py",
+                 "bot/keyword_mix.py",
                  "bot/knowledge/search.py", "bot/knowledge/topics.py", "bot/knowledge/loader.py",
                  "bot/cases/classify.py", "bot/cases/departments.py")
 

@@ -15,6 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline, make_union
 
 from bot.cases.departments import Directory, load_directory
+from bot.keyword_mix import KeywordMixedClassifier
 from bot.keywords import KeywordScorer, load_keywords
 from bot.knowledge.search import normalize
 from bot.training_data import CATEGORY_KEYWORDS, CaseExample, case_examples
@@ -37,13 +38,11 @@ def _words(text: str) -> list[str]:
     return [w for w in jieba.lcut(text) if w.strip()]
 
 
-class CaseClassifier:
+class CaseClassifier(KeywordMixedClassifier):
     def __init__(self, pipeline, directory: Directory, keywords: KeywordScorer | None = None,
                  keyword_weight: float = KEYWORD_WEIGHT) -> None:
-        self.pipeline = pipeline
+        super().__init__(pipeline, keywords, keyword_weight)
         self.directory = directory
-        self.keywords = keywords
-        self.keyword_weight = keyword_weight
 
     @classmethod
     def train(cls, examples: list[CaseExample] | None = None,
@@ -57,16 +56,6 @@ class CaseClassifier:
             features, LogisticRegression(C=20, solver="saga", max_iter=300, class_weight="balanced"))
         pipeline.fit([normalize(e.text) for e in examples], [e.category for e in examples])
         return cls(pipeline, directory or load_directory(), load_keywords(CATEGORY_KEYWORDS))
-
-    def probabilities(self, text: str) -> np.ndarray:
-        """The mix of the classifier and the keyword lists, in `pipeline.classes_` order."""
-        learned = self.pipeline.predict_proba([normalize(text)])[0]
-        if self.keywords is None:
-            return learned
-        counted = self.keywords.distribution(text, list(self.pipeline.classes_))
-        if counted is None:
-            return learned
-        return (1 - self.keyword_weight) * learned + self.keyword_weight * np.array(counted)
 
     def predict(self, text: str, topic: str | None = None,
                 district: str | None = None) -> CategoryGuess:

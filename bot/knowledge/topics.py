@@ -15,6 +15,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
+from bot.keyword_mix import KeywordMixedClassifier
 from bot.keywords import KeywordScorer, load_keywords
 from bot.knowledge.loader import TOPICS, KnowledgeBase
 from bot.knowledge.search import normalize
@@ -35,12 +36,10 @@ class TopicGuess:
     probability: float
 
 
-class TopicClassifier:
+class TopicClassifier(KeywordMixedClassifier):
     def __init__(self, pipeline, keywords: KeywordScorer | None = None,
                  keyword_weight: float = KEYWORD_WEIGHT) -> None:
-        self.pipeline = pipeline
-        self.keywords = keywords
-        self.keyword_weight = keyword_weight
+        super().__init__(pipeline, keywords, keyword_weight)
 
     @classmethod
     def train(cls, kb: KnowledgeBase) -> TopicClassifier:
@@ -65,16 +64,6 @@ class TopicClassifier:
         )
         pipeline.fit(texts, labels)
         return cls(pipeline, load_keywords(TOPIC_KEYWORDS))
-
-    def probabilities(self, text: str) -> np.ndarray:
-        """The mix of the classifier and the keyword lists, in `pipeline.classes_` order."""
-        learned = self.pipeline.predict_proba([normalize(text)])[0]
-        if self.keywords is None:
-            return learned
-        counted = self.keywords.distribution(text, list(self.pipeline.classes_))
-        if counted is None:
-            return learned
-        return (1 - self.keyword_weight) * learned + self.keyword_weight * np.array(counted)
 
     def guess(self, text: str) -> TopicGuess:
         probabilities = self.probabilities(text)
