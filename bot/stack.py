@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -206,6 +205,3 @@ def train_model() -> Path:
         raise StackError("training failed (see the output above)")
     return Path(result.stdout.strip().splitlines()[-1])
 
-
-def python_in(venv: Path) -> str:
-    return str(venv / "bin" / "python") if venv.exists() else sys.executable
