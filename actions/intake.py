@@ -102,7 +102,8 @@ class ActionStartCase(Action):
             text=f"好的，我来帮您登记这件{kind.label}的事，工作人员会跟进办理。大约需要一分钟；"
                  "中途想退出，发送「算了」或 /cancel 即可。"
         )
-        events = reset(CASE_SLOTS) + [
+        stale = tuple(name for name in CASE_SLOTS if tracker.get_slot(name) is not None)
+        events = reset(stale) + [
             SlotSet("case_draft_id", uuid.uuid4().hex),
             SlotSet("case_kind", kind.value),
             SlotSet("case_photos", []),
@@ -118,6 +119,8 @@ class ValidateCaseForm(FormValidationAction):
 
     async def validate_case_description(self, value: Any, dispatcher: CollectingDispatcher,
                                         tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if value is None:  # reset, not answered: nothing to check or say
+            return {"case_description": None}
         text = clean_text(str(value or ""))
         if len(text) < 4:
             dispatcher.utter_message(text="请再具体说一说发生了什么事，至少一句话。")
@@ -127,6 +130,8 @@ class ValidateCaseForm(FormValidationAction):
     async def validate_case_description_done(self, value: Any, dispatcher: CollectingDispatcher,
                                              tracker: Tracker,
                                              domain: DomainDict) -> dict[str, Any]:
+        if value is None:  # reset, not answered: nothing to check or say
+            return {"case_description_done": None}
         if value is True:
             return {"case_description_done": True}
         # More text: the description goes on over several messages.
@@ -138,6 +143,8 @@ class ValidateCaseForm(FormValidationAction):
 
     async def validate_case_district(self, value: Any, dispatcher: CollectingDispatcher,
                                      tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if value is None:  # reset, not answered: nothing to check or say
+            return {"case_district": None}
         district = find_district(clean_text(str(value or "")))
         if district is None:
             dispatcher.utter_message(text="没认出是哪个区县，请点下面的按钮选择。")
@@ -146,6 +153,8 @@ class ValidateCaseForm(FormValidationAction):
 
     async def validate_case_address(self, value: Any, dispatcher: CollectingDispatcher,
                                     tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if value is None:  # reset, not answered: nothing to check or say
+            return {"case_address": None}
         text = clean_text(str(value or ""))
         if len(text) < 2:
             dispatcher.utter_message(text="请写一下具体地点，例如「工农路某某小区3号楼」。")
@@ -154,11 +163,15 @@ class ValidateCaseForm(FormValidationAction):
 
     async def validate_case_time(self, value: Any, dispatcher: CollectingDispatcher,
                                  tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if value is None:  # reset, not answered: nothing to check or say
+            return {"case_time": None}
         text = clean_text(str(value or "")) or NOT_GIVEN
         return {"case_time": text[:100]}
 
     async def validate_case_phone(self, value: Any, dispatcher: CollectingDispatcher,
                                   tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if value is None:  # reset, not answered: nothing to check or say
+            return {"case_phone": None}
         text = clean_text(str(value or ""))
         if text == ANONYMOUS or text in ("不留", "不方便留", "不想留"):
             dispatcher.utter_message(response="utter_anonymous_notice")
@@ -171,6 +184,8 @@ class ValidateCaseForm(FormValidationAction):
 
     async def validate_case_photos_done(self, value: Any, dispatcher: CollectingDispatcher,
                                        tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if value is None:  # reset, not answered: nothing to check or say
+            return {"case_photos_done": None}
         if value is True:
             return {"case_photos_done": True}
         intent = (tracker.latest_message.get("intent") or {}).get("name")
@@ -189,6 +204,8 @@ class ValidateCaseForm(FormValidationAction):
 
     async def validate_case_confirm(self, value: Any, dispatcher: CollectingDispatcher,
                                     tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if value is None:  # reset, not answered: nothing to check or say
+            return {"case_confirm": None}
         if value is True or value in ("确认", "确认提交", "提交", "确定", "是", "对", "好"):
             return {"case_confirm": True}
         if value == "edit" or value in ("修改", "改一下", "我要修改"):

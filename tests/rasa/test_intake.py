@@ -267,3 +267,13 @@ async def test_supplement_and_withdraw(res, domain):
     events = await res.cases.events(case.id)
     assert [e.kind for e in events] == ["filed", "supplemented", "withdrawn"]
     assert events[2].detail["reason"] == "摊子已经搬走了"
+
+
+@pytest.mark.parametrize("slot", ["case_description", "case_description_done", "case_district",
+                                  "case_address", "case_time", "case_phone", "case_photos_done",
+                                  "case_confirm"])
+async def test_a_slot_reset_when_the_form_starts_is_not_an_answer(slot):
+    """Starting the form resets the slots; validation must neither complain nor fill them."""
+    result, dispatcher = await validate(slot, None, text="我要投诉")
+    assert result == {slot: None}
+    assert dispatcher.messages == []
