@@ -13,7 +13,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import resources
-from actions.knowledge import citizen_id, payload
+from actions.knowledge import citizen_id
+from bot.payloads import payload
 from bot.cases.deadlines import CHINA, format_date
 from bot.cases.departments import DISTRICTS
 from bot.cases.models import CaseDraft, CaseKind, mask_phone

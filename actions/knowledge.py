@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any
@@ -14,15 +13,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import resources
 from bot.knowledge.loader import Entry
 from bot.knowledge.search import decide
+from bot.payloads import payload
 
 log = logging.getLogger(__name__)
-
-def payload(intent: str, **entities: Any) -> str:
-    """A button payload that Rasa reads as `intent` with `entities`, skipping NLU."""
-    if not entities:
-        return f"/{intent}"
-    return f"/{intent}{json.dumps(entities, ensure_ascii=False, separators=(',', ':'))}"
-
 
 def answer_text(entry: Entry) -> str:
     return (

@@ -11,7 +11,8 @@ from rasa_sdk.types import DomainDict
 
 from actions import resources
 from actions.intake import FOLLOWUP_SLOTS, reset
-from actions.knowledge import citizen_id, payload
+from actions.knowledge import citizen_id
+from bot.payloads import payload
 from bot.cases.deadlines import format_date
 from bot.cases.models import Case, normalize_case_number
 from bot.cases.store import CaseClosed, CaseNotFound

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -16,6 +15,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.cases.models import normalize_case_number
 from bot.emergency import detect as detect_emergency
+from bot.payloads import payload
 from bot.rasa import BotReply, RasaUnavailable
 from bot.telegram import texts
 from bot.telegram.context import HotlineContext
@@ -43,34 +43,27 @@ async def unknown_command(update: Update, context: HotlineContext) -> None:
     await update.effective_message.reply_text(texts.UNKNOWN_COMMAND)
 
 
-def intent_payload(intent: str, **entities: str) -> str:
-    """A message Rasa reads as `intent` with `entities`, without guessing."""
-    if not entities:
-        return f"/{intent}"
-    return f"/{intent}{json.dumps(entities, ensure_ascii=False, separators=(',', ':'))}"
-
-
 async def status_command(update: Update, context: HotlineContext) -> None:
     """Shows one case: /status NT202611280001."""
     number = normalize_case_number(" ".join(context.args or []))
-    await converse(update, context, intent_payload("check_status", case_number=number)
-                   if number else intent_payload("check_status"))
+    await converse(update, context, payload("check_status", case_number=number)
+                   if number else payload("check_status"))
 
 
 async def my_cases_command(update: Update, context: HotlineContext) -> None:
     """Lists the citizen's own cases, newest first."""
-    await converse(update, context, intent_payload("my_cases"))
+    await converse(update, context, payload("my_cases"))
 
 
 async def cancel_command(update: Update, context: HotlineContext) -> None:
     """Leaves whatever form is being filled in."""
-    await converse(update, context, intent_payload("cancel"))
+    await converse(update, context, payload("cancel"))
 
 
 async def photo(update: Update, context: HotlineContext) -> None:
     """Passes a photo to Rasa by its Telegram file id (the case form keeps it)."""
     largest = update.effective_message.photo[-1]
-    await converse(update, context, intent_payload("attach_photo", photo=largest.file_id))
+    await converse(update, context, payload("attach_photo", photo=largest.file_id))
 
 
 async def unsupported_media(update: Update, context: HotlineContext) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge import ActionAnswerPolicy, ActionKbFeedback, ActionKbNone, payload
+from actions.knowledge import ActionAnswerPolicy, ActionKbFeedback, ActionKbNone
+from bot.payloads import payload
 from bot.knowledge.search import Hit, SearchResult, decide
 from tests.rasa.conftest import make_tracker
 
