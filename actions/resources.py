@@ -40,7 +40,7 @@ class Resources:
             kb=classifiers.search.kb,
             search=classifiers.search,
             db=db,
-            cases=CaseStore(db),
+            cases=CaseStore(db, agents_chat_id=settings.agents_chat_id),
             feedback=FeedbackStore(db),
             topics=classifiers.topics,
             classifier=classifiers.cases,

@@ -122,4 +122,75 @@ MIGRATIONS: list[Migration] = [
             """,
         ),
     ),
+    (
+        "0005_staff_and_delivery",
+        (
+            # Roles granted by an admin in chat; those given in configuration are added to these.
+            """
+            CREATE TABLE staff_roles (
+                user_id INTEGER NOT NULL,
+                role TEXT NOT NULL,
+                granted_by INTEGER NOT NULL,
+                granted_at TEXT NOT NULL,
+                PRIMARY KEY (user_id, role)
+            )
+            """,
+            "ALTER TABLE cases ADD COLUMN assignee_name TEXT",
+            # Every message a case change causes, written in the same transaction as the
+            # change and sent by the bot's delivery worker. `dedupe_key` makes enqueueing
+            # idempotent; `sent_at` makes sending happen once.
+            """
+            CREATE TABLE outbox (
+                id INTEGER PRIMARY KEY,
+                created_at TEXT NOT NULL,
+                chat_id INTEGER NOT NULL,
+                text TEXT NOT NULL,
+                buttons TEXT,
+                case_id INTEGER REFERENCES cases (id),
+                purpose TEXT NOT NULL,
+                dedupe_key TEXT UNIQUE,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at TEXT NOT NULL,
+                sent_at TEXT,
+                message_id INTEGER,
+                failed_at TEXT,
+                last_error TEXT
+            )
+            """,
+            "CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE sent_at IS NULL"
+            " AND failed_at IS NULL",
+            # Chats that blocked the bot (Telegram answered 403): nothing more is tried there.
+            "CREATE TABLE blocked_chats (chat_id INTEGER PRIMARY KEY, at TEXT NOT NULL,"
+            " reason TEXT NOT NULL)",
+            # A live conversation between an agent and a citizen about one case.
+            """
+            CREATE TABLE handoffs (
+                citizen_id INTEGER PRIMARY KEY,
+                chat_id INTEGER NOT NULL,
+                case_id INTEGER NOT NULL REFERENCES cases (id),
+                agent_id INTEGER NOT NULL,
+                started_at TEXT NOT NULL,
+                last_activity_at TEXT NOT NULL
+            )
+            """,
+            # 回访: one row per resolution; `outcome` is pending, answered or not_reached.
+            """
+            CREATE TABLE callbacks (
+                id INTEGER PRIMARY KEY,
+                case_id INTEGER NOT NULL REFERENCES cases (id),
+                citizen_id INTEGER NOT NULL,
+                asked_at TEXT NOT NULL,
+                outcome TEXT NOT NULL DEFAULT 'pending',
+                rating TEXT,
+                answered_at TEXT,
+                comment TEXT,
+                comment_until TEXT
+            )
+            """,
+            "CREATE INDEX callbacks_by_case ON callbacks (case_id, id)",
+            "CREATE INDEX callbacks_pending ON callbacks (outcome, asked_at)",
+            # Supervision acts once per key (reminder, overdue alert, ping-pong flag …).
+            "CREATE TABLE supervision_marks (key TEXT PRIMARY KEY, at TEXT NOT NULL)",
+        ),
+    ),
 ]

@@ -192,6 +192,13 @@ def hotline_env(settings: Settings) -> dict[str, str]:
         "RASA_PORT": str(settings.rasa_port),
         "ACTION_SERVER_PORT": str(settings.action_port),
         "RASA_URL": settings.rasa_url,
+        "HOTLINE_AGENT_IDS": ",".join(map(str, sorted(settings.agent_ids))),
+        "HOTLINE_SUPERVISOR_IDS": ",".join(map(str, sorted(settings.supervisor_ids))),
+        "HOTLINE_ADMIN_IDS": ",".join(map(str, sorted(settings.admin_ids))),
+        "HOTLINE_AGENTS_CHAT_ID": ("" if settings.agents_chat_id is None
+                                   else str(settings.agents_chat_id)),
+        "HOTLINE_HANDOFF_IDLE_MINUTES": str(settings.handoff_idle_minutes),
+        "HOTLINE_SUPERVISION_SECONDS": str(settings.supervision_seconds),
     }
 
 

@@ -41,6 +41,7 @@ class CaseStatus(StrEnum):
     REPLIED = "replied"
     RESOLVED = "resolved"
     REOPENED = "reopened"
+    RETURNED = "returned"
     WITHDRAWN = "withdrawn"
 
     @property
@@ -59,6 +60,7 @@ _STATUS_LABELS = {
     CaseStatus.REPLIED: "已答复",
     CaseStatus.RESOLVED: "已办结",
     CaseStatus.REOPENED: "重办中",
+    CaseStatus.RETURNED: "已退回，重新派单中",
     CaseStatus.WITHDRAWN: "已撤回",
 }
 
@@ -124,6 +126,7 @@ class Case:
     phone: str | None = None
     anonymous: bool = False
     assignee_id: int | None = None
+    assignee_name: str | None = None
     closed_at: datetime | None = None
 
     @property
@@ -151,6 +154,7 @@ class Case:
             phone=row["phone"],
             anonymous=bool(row["anonymous"]),
             assignee_id=row["assignee_id"],
+            assignee_name=row["assignee_name"] if "assignee_name" in row.keys() else None,
             closed_at=datetime.fromisoformat(row["closed_at"]) if row["closed_at"] else None,
         )
 

@@ -9,16 +9,32 @@ from typing import Any
 
 import aiosqlite
 
+from bot.cases import cards
 from bot.cases.deadlines import deadline_for, local_date
 from bot.cases.models import Case, CaseDraft, CaseEvent, CaseStatus
 from bot.cases.similarity import similarity
 from bot.db import Database, utcnow
+from bot.outbox import enqueue
 
 # The same citizen filing something this alike this soon is asked whether it is the same matter.
 SIMILAR_WITHIN = timedelta(hours=72)
 SIMILAR_SCORE = 0.6
 # Events whose text the citizen sees in the status view.
 PUBLIC_REPLY_EVENTS = ("replied", "resolved")
+
+
+async def append_event(
+    conn: aiosqlite.Connection,
+    case_id: int,
+    at: datetime,
+    actor: str,
+    kind: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    await conn.execute(
+        "INSERT INTO case_events (case_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?)",
+        (case_id, at.isoformat(), actor, kind, json.dumps(detail or {}, ensure_ascii=False)),
+    )
 
 
 class CaseNotFound(LookupError):
@@ -32,9 +48,12 @@ class CaseClosed(RuntimeError):
 class CaseStore:
     """Named async operations on cases; each write is one transaction with its event."""
 
-    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow,
+                 agents_chat_id: int | None = None) -> None:
         self.db = db
         self.clock = clock
+        # New cases are posted here as cards, through the outbox, in the filing transaction.
+        self.agents_chat_id = agents_chat_id
 
     async def _next_number(self, conn: aiosqlite.Connection, now: datetime) -> str:
         day = local_date(now).strftime("%Y%m%d")
@@ -46,20 +65,6 @@ class CaseStore:
         async with conn.execute("SELECT last FROM case_counters WHERE day = ?", (day,)) as cur:
             (last,) = await cur.fetchone()
         return f"NT{day}{last:04d}"
-
-    @staticmethod
-    async def _append_event(
-        conn: aiosqlite.Connection,
-        case_id: int,
-        at: datetime,
-        actor: str,
-        kind: str,
-        detail: dict[str, Any] | None = None,
-    ) -> None:
-        await conn.execute(
-            "INSERT INTO case_events (case_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?)",
-            (case_id, at.isoformat(), actor, kind, json.dumps(detail or {}, ensure_ascii=False)),
-        )
 
     async def file_case(self, draft: CaseDraft, source_key: str | None = None) -> Case:
         """Files a case with its number, deadline and first event, all or nothing.
@@ -111,7 +116,7 @@ class CaseStore:
                 ),
             )
             case_id = cursor.lastrowid
-            await self._append_event(
+            await append_event(
                 conn,
                 case_id,
                 now,
@@ -119,7 +124,12 @@ class CaseStore:
                 "filed",
                 {"kind": draft.kind.value, "photos": list(draft.photos)},
             )
-            return await self._get(conn, case_id)
+            case = await self._get(conn, case_id)
+            if self.agents_chat_id is not None:
+                await enqueue(conn, chat_id=self.agents_chat_id, text=cards.card(case),
+                              buttons=cards.card_buttons(case), purpose="card", at=now,
+                              case_id=case.id, key=f"card:{case.id}")
+            return case
 
     @staticmethod
     async def _get(conn: aiosqlite.Connection, case_id: int) -> Case:
@@ -200,7 +210,7 @@ class CaseStore:
                 ) as cur:
                     if await cur.fetchone():
                         return case
-            await self._append_event(conn, case.id, now, f"citizen:{citizen_id}", "supplemented",
+            await append_event(conn, case.id, now, f"citizen:{citizen_id}", "supplemented",
                                      {"text": text, "photos": list(photos),
                                       "source_key": source_key})
             await conn.execute("UPDATE cases SET updated_at = ? WHERE id = ?",
@@ -216,7 +226,7 @@ class CaseStore:
                 "UPDATE cases SET status = ?, updated_at = ?, closed_at = ? WHERE id = ?",
                 (CaseStatus.WITHDRAWN.value, now.isoformat(), now.isoformat(), case.id),
             )
-            await self._append_event(conn, case.id, now, f"citizen:{citizen_id}", "withdrawn",
+            await append_event(conn, case.id, now, f"citizen:{citizen_id}", "withdrawn",
                                      {"reason": reason, "from": case.status.value})
             return await self._get(conn, case.id)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from telegram import BotCommand, Update
 from telegram.ext import (
@@ -18,12 +19,18 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.cases.departments import load_directory
+from bot.cases.desk import CaseDesk
 from bot.cases.store import CaseStore
 from bot.config import Settings
 from bot.db import Database
+from bot.delivery import DeliveryWorker
 from bot.incidents import EmergencyLog
+from bot.outbox import Outbox
 from bot.rasa import RasaClient
-from bot.telegram import citizen, texts
+from bot.roles import Roles
+from bot.supervision import Supervision
+from bot.telegram import citizen, staff, texts
 from bot.telegram.context import HotlineApp, HotlineContext, Services
 from bot.telegram.state import TelegramState
 from bot.telegram.updates import PerChatUpdateProcessor
@@ -48,6 +55,12 @@ async def on_error(update: object, context: HotlineContext) -> None:
             log.exception("could not tell chat %s about the error", update.effective_chat.id)
 
 
+async def supervise(context: HotlineContext) -> None:
+    """The periodic 督办 pass; what it enqueues goes out at once."""
+    await context.bot_data.supervision.run_once()
+    context.bot_data.delivery.wake()
+
+
 def build_application(
     settings: Settings,
     request: BaseRequest | None = None,
@@ -64,15 +77,32 @@ def build_application(
         services = app.bot_data
         services.settings = settings
         services.db = db
-        services.cases = CaseStore(db)
+        services.cases = CaseStore(db, agents_chat_id=settings.agents_chat_id)
         services.state = TelegramState(db)
         services.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout)
         services.emergencies = EmergencyLog(db)
+        services.roles = Roles(db, settings)
+        services.departments = load_directory()
+        services.desk = CaseDesk(db, services.roles, agents_chat_id=settings.agents_chat_id,
+                                 handoff_idle=timedelta(minutes=settings.handoff_idle_minutes))
+        services.outbox = Outbox(db)
+        services.delivery = DeliveryWorker(services.outbox, app.bot)
+        services.supervision = Supervision(services.desk)
         await services.state.forget_old_updates()
         await app.bot.set_my_commands([BotCommand(name, desc) for name, desc in texts.COMMANDS])
+        # Both survive restarts: what to send and what was acted on are in the database.
+        services.delivery.start()
+        if app.job_queue is not None:
+            app.job_queue.run_repeating(supervise, interval=settings.supervision_seconds,
+                                        first=1.0, name="supervision")
+
+    async def post_stop(app: HotlineApp) -> None:
+        if app.bot_data.delivery is not None:
+            await app.bot_data.delivery.stop()
 
     async def post_shutdown(app: HotlineApp) -> None:
         services = app.bot_data
+        await post_stop(app)
         if services.rasa is not None:
             await services.rasa.close()
         if services.db is not None:
@@ -84,6 +114,7 @@ def build_application(
         .context_types(ContextTypes(context=HotlineContext, bot_data=Services))
         .concurrent_updates(PerChatUpdateProcessor())
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
     if request is not None:
@@ -108,6 +139,11 @@ def register_handlers(app: HotlineApp) -> None:
     app.add_handler(CommandHandler("status", citizen.status_command))
     app.add_handler(CommandHandler("mycases", citizen.my_cases_command))
     app.add_handler(CommandHandler("cancel", citizen.cancel_command))
+    for name in ("queue", "mine", "case", "claim", "reply", "note", "transfer", "return",
+                 "resolve", "reopen", "release", "supervise", "stats", "grant", "revoke"):
+        app.add_handler(CommandHandler(name, getattr(staff, f"{name}_command")))
+    app.add_handler(CallbackQueryHandler(staff.staff_button, pattern=r"^a:"))
+    app.add_handler(CallbackQueryHandler(citizen.rating_press, pattern=r"^r:"))
     app.add_handler(CallbackQueryHandler(citizen.button_press))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, citizen.text_message))
     # After every known command: anything else starting with "/" is unknown.

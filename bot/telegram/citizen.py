@@ -13,6 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, TelegramError
 
+from bot.cases import cards
 from bot.cases.models import normalize_case_number
 from bot.emergency import detect as detect_emergency
 from bot.payloads import payload
@@ -63,7 +64,32 @@ async def cancel_command(update: Update, context: HotlineContext) -> None:
 async def photo(update: Update, context: HotlineContext) -> None:
     """Passes a photo to Rasa by its Telegram file id (the case form keeps it)."""
     largest = update.effective_message.photo[-1]
+    if await to_agent(update, context, clean_text(update.effective_message.caption or "")
+                      or "（照片）", photo=largest.file_id):
+        return
     await converse(update, context, payload("attach_photo", photo=largest.file_id))
+
+
+async def to_agent(update: Update, context: HotlineContext, text: str,
+                   photo: str | None = None) -> bool:
+    """During a live hand-off the citizen's words go to the agent, not to Rasa.
+
+    Also: a citizen who writes again is no longer counted as having blocked the bot,
+    and a comment after a satisfaction rating is taken here.
+    """
+    services = context.bot_data
+    user = update.effective_user
+    if await services.outbox.is_blocked(update.effective_chat.id):
+        await services.outbox.unblock_chat(update.effective_chat.id)
+    handoff = await services.desk.active_handoff(user.id)
+    if handoff is not None:
+        await services.desk.citizen_says(handoff, text, photo)
+        services.delivery.wake()
+        return True
+    if photo is None and await services.desk.comment(user.id, text) is not None:
+        await update.effective_message.reply_text(texts.COMMENT_SAVED)
+        return True
+    return False
 
 
 async def unsupported_media(update: Update, context: HotlineContext) -> None:
@@ -87,6 +113,8 @@ async def text_message(update: Update, context: HotlineContext) -> None:
         log.warning("emergency (%s) reported by user %s", emergency.kind, update.effective_user.id)
         await message.reply_text(emergency.advice)
         await context.bot_data.emergencies.record(update.effective_user.id, emergency, text)
+        return
+    if await to_agent(update, context, text):
         return
     await converse(update, context, text)
 
@@ -112,6 +140,47 @@ async def button_press(update: Update, context: HotlineContext) -> None:
     await query.answer(f"已选择：{press.title}")
     await _remove_keyboard(query.message)
     await converse(update, context, press.payload)
+
+
+RATING_CALLBACK = re.compile(r"^r:(\d{1,12}):([123cn])$")
+
+
+async def rating_press(update: Update, context: HotlineContext) -> None:
+    """满意 / 基本满意 / 不满意 after a case is resolved, then an optional comment."""
+    query = update.callback_query
+    match = RATING_CALLBACK.match(query.data or "")
+    if match is None:
+        await query.answer(texts.BUTTON_STALE)
+        return
+    callback_id, choice = int(match[1]), match[2]
+    desk = context.bot_data.desk
+    user = query.from_user.id
+    if choice in "cn":
+        opened = choice == "c" and await desk.open_comment(callback_id, user)
+        await query.answer()
+        await _remove_keyboard(query.message)
+        await update.effective_chat.send_message(
+            texts.COMMENT_PROMPT if opened else texts.COMMENT_SKIPPED)
+        return
+    result = await desk.rate(callback_id, user, choice)
+    if result.status == "unknown":
+        await query.answer(texts.BUTTON_STALE)
+        return
+    if result.status == "used":
+        await query.answer(texts.BUTTON_USED)
+        return
+    context.bot_data.delivery.wake()
+    label = cards.RATINGS[choice]
+    await query.answer(f"已选择：{label}")
+    await _remove_keyboard(query.message)
+    text = texts.RATED.format(label=label)
+    if choice == cards.UNHAPPY:
+        text += "\n" + texts.RATED_UNHAPPY
+    await update.effective_chat.send_message(
+        f"{text}\n{texts.RATE_MORE}",
+        reply_markup=InlineKeyboardMarkup([[
+            InlineKeyboardButton("写几句意见", callback_data=f"r:{callback_id}:c"),
+            InlineKeyboardButton("不用了", callback_data=f"r:{callback_id}:n")]]))
 
 
 async def _remove_keyboard(message: Message | None) -> None:

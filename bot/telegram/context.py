@@ -6,11 +6,17 @@ from dataclasses import dataclass
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.cases.departments import Directory
+from bot.cases.desk import CaseDesk
 from bot.cases.store import CaseStore
 from bot.config import Settings
 from bot.db import Database
 from bot.incidents import EmergencyLog
+from bot.delivery import DeliveryWorker
+from bot.outbox import Outbox
 from bot.rasa import RasaClient
+from bot.roles import Roles
+from bot.supervision import Supervision
 from bot.telegram.state import TelegramState
 
 
@@ -24,6 +30,12 @@ class Services:
     state: TelegramState | None = None
     rasa: RasaClient | None = None
     emergencies: EmergencyLog | None = None
+    roles: Roles | None = None
+    desk: CaseDesk | None = None
+    outbox: Outbox | None = None
+    delivery: DeliveryWorker | None = None
+    supervision: Supervision | None = None
+    departments: Directory | None = None
 
 
 class HotlineContext(CallbackContext[ExtBot, dict, dict, Services]):
@@ -46,6 +58,14 @@ class HotlineContext(CallbackContext[ExtBot, dict, dict, Services]):
     @property
     def rasa(self) -> RasaClient:
         return self.bot_data.rasa
+
+    @property
+    def desk(self) -> CaseDesk:
+        return self.bot_data.desk
+
+    @property
+    def roles(self) -> Roles:
+        return self.bot_data.roles
 
 
 HotlineApp = Application[ExtBot, HotlineContext, dict, dict, Services, object]

@@ -50,6 +50,36 @@ BUTTON_USED = "这个选项已经提交过了，不用重复点击。"
 
 BUTTON_STALE = "这个按钮已失效，请重新发送您的问题。"
 
+# ---- staff ----------------------------------------------------------------------------
+
+STAFF_NOT_FOUND = "没有找到案件 {number}。"
+STAFF_CLOSED = "案件 {number} 已办结或已撤回，不能再这样操作（需要时先 /reopen）。"
+STAFF_NOT_YOURS = "案件 {number} 已由 {holder} 认领，请联系认领人或督办员。"
+STAFF_STILL_OPEN = "案件 {number} 还没有办结，不需要重办。"
+
+USAGE = {
+    "case": "用法：/case 案件编号",
+    "claim": "用法：/claim 案件编号",
+    "reply": "用法：/reply 案件编号 回复内容（会发给市民）",
+    "note": "用法：/note 案件编号 备注内容（仅内部可见）",
+    "transfer": "用法：/transfer 案件编号 部门 转办理由，例如 /transfer NT202611280001 住建 属于物业维修",
+    "return": "用法：/return 案件编号 退单理由",
+    "resolve": "用法：/resolve 案件编号 办理结果（会发给市民）",
+    "reopen": "用法：/reopen 案件编号 [理由]",
+    "supervise": "用法：/supervise 案件编号 督办意见 [新期限 2026-12-31]",
+    "grant": "用法：/grant 用户ID agent|supervisor|admin",
+    "revoke": "用法：/revoke 用户ID agent|supervisor|admin",
+}
+
+# ---- callback (回访) ---------------------------------------------------------------------
+
+RATED = "感谢您的评价（{label}）！"
+RATED_UNHAPPY = "很抱歉没能让您满意。您的事项已重新交办，并报告了督办员，会尽快给您新的答复。"
+RATE_MORE = "如果还有意见或建议，可以写几句给我们（可选）。"
+COMMENT_PROMPT = "请直接发送您的意见，一条消息即可（30分钟内有效）。"
+COMMENT_SAVED = "您的意见已记录，谢谢！"
+COMMENT_SKIPPED = "好的，谢谢您的支持！"
+
 COMMANDS = [
     ("start", "开始 / 功能介绍"),
     ("help", "使用帮助"),

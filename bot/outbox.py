@@ -1,0 +1,124 @@
+"""The outbox: messages that case changes cause, stored with the change, sent by a worker.
+
+A case change and the messages it causes commit in one transaction (`enqueue` takes the
+open connection). The bot's `DeliveryWorker` (bot/delivery.py) sends what is due, one chat in order and
+different chats at once, and marks each row sent right after Telegram accepts it. A crash
+between commit and send only delays the message: the row is still due after a restart.
+
+Delivery is at least once with a window of one Bot API call: if the process dies after
+Telegram accepted a message and before its row is marked, that one message is sent again
+after the restart. Losing a reply to a citizen is worse than repeating it once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiosqlite
+
+from bot.db import Database, utcnow
+
+log = logging.getLogger(__name__)
+
+Buttons = list[list[tuple[str, str]]]  # rows of (title, callback_data)
+
+
+async def enqueue(
+    conn: aiosqlite.Connection,
+    *,
+    chat_id: int,
+    text: str,
+    purpose: str,
+    at: datetime,
+    case_id: int | None = None,
+    buttons: Buttons | None = None,
+    key: str | None = None,
+) -> None:
+    """Adds a message inside the caller's transaction; a repeated `key` adds nothing."""
+    await conn.execute(
+        "INSERT OR IGNORE INTO outbox (created_at, chat_id, text, buttons, case_id, purpose,"
+        " dedupe_key, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (at.isoformat(), chat_id, text, json.dumps(buttons, ensure_ascii=False) if buttons
+         else None, case_id, purpose, key, at.isoformat()),
+    )
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    id: int
+    chat_id: int
+    text: str
+    buttons: Buttons | None
+    purpose: str
+    attempts: int
+
+
+class Outbox:
+    """The outbox table's reads and state changes."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def due(self, limit: int = 200) -> list[Outgoing]:
+        rows = await self.db.fetchall(
+            "SELECT id, chat_id, text, buttons, purpose, attempts FROM outbox"
+            " WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?"
+            " ORDER BY id LIMIT ?",
+            (self.clock().isoformat(), limit),
+        )
+        return [
+            Outgoing(row["id"], row["chat_id"], row["text"],
+                     [[tuple(b) for b in r] for r in json.loads(row["buttons"])]
+                     if row["buttons"] else None,
+                     row["purpose"], row["attempts"])
+            for row in rows
+        ]
+
+    async def mark_sent(self, item: Outgoing, message_id: int) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                "UPDATE outbox SET sent_at = ?, message_id = ?, attempts = attempts + 1"
+                " WHERE id = ?", (self.clock().isoformat(), message_id, item.id))
+
+    async def retry_later(self, item: Outgoing, error: str, delay: timedelta) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
+                " WHERE id = ?", (error, (self.clock() + delay).isoformat(), item.id))
+
+    async def give_up(self, item: Outgoing, error: str) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed_at = ?"
+                " WHERE id = ?", (error, self.clock().isoformat(), item.id))
+
+    async def block_chat(self, chat_id: int, reason: str) -> None:
+        """Telegram says the chat blocked the bot: remember it and stop trying there."""
+        now = self.clock().isoformat()
+        async with self.db.write() as conn:
+            await conn.execute(
+                "INSERT OR REPLACE INTO blocked_chats (chat_id, at, reason) VALUES (?, ?, ?)",
+                (chat_id, now, reason))
+            await conn.execute(
+                "UPDATE outbox SET failed_at = ?, last_error = ? WHERE chat_id = ?"
+                " AND sent_at IS NULL AND failed_at IS NULL", (now, f"blocked: {reason}", chat_id))
+
+    async def unblock_chat(self, chat_id: int) -> None:
+        """The citizen wrote to the bot again, so the block is over."""
+        async with self.db.write() as conn:
+            await conn.execute("DELETE FROM blocked_chats WHERE chat_id = ?", (chat_id,))
+
+    async def is_blocked(self, chat_id: int) -> bool:
+        return await self.db.fetchone(
+            "SELECT 1 FROM blocked_chats WHERE chat_id = ?", (chat_id,)) is not None
+
+    async def counts(self) -> dict[str, int]:
+        row = await self.db.fetchone(
+            "SELECT sum(sent_at IS NOT NULL), sum(failed_at IS NOT NULL),"
+            " sum(sent_at IS NULL AND failed_at IS NULL) FROM outbox")
+        return {"sent": row[0] or 0, "failed": row[1] or 0, "pending": row[2] or 0}

@@ -1,0 +1,380 @@
+"""Hotline staff in Telegram: the agents' commands and card buttons, supervisors, admins.
+
+A staff command from anyone without the role gets exactly the answer an unknown command
+gets, and the attempt is logged; nothing about cases is revealed.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from datetime import date
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from bot.cases import cards
+from bot.cases.deadlines import format_date, local_date
+from bot.cases.desk import CaseStillOpen, NotAssignee, Staff
+from bot.cases.models import Case, normalize_case_number
+from bot.cases.store import CaseClosed, CaseNotFound
+from bot.db import utcnow
+from bot.roles import ROLE_WORDS, Role
+from bot.telegram import texts
+from bot.telegram.context import HotlineContext
+
+log = logging.getLogger(__name__)
+
+PAGE = 10
+STAFF = (Role.AGENT, Role.SUPERVISOR)
+_COMMAND = re.compile(r"^/\w+(?:@\w+)?\s*(.*)$", re.DOTALL)
+
+Handler = Callable[[Update, HotlineContext], Awaitable[None]]
+
+
+def requires(*roles: Role) -> Callable[[Handler], Handler]:
+    """Runs the handler only for holders of one of `roles`; others see an unknown command."""
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def guarded(update: Update, context: HotlineContext) -> None:
+            user = update.effective_user
+            if user is None or not await context.roles.has(user.id, *roles):
+                log.warning("refused %s from user %s (not %s)", handler.__name__,
+                            user.id if user else None, "/".join(roles))
+                await update.effective_message.reply_text(texts.UNKNOWN_COMMAND)
+                return
+            await handler(update, context)
+        return guarded
+    return decorate
+
+
+async def staff_of(update: Update, context: HotlineContext) -> Staff:
+    user = update.effective_user
+    supervisor = await context.roles.has(user.id, Role.SUPERVISOR)
+    return Staff(user.id, user.full_name or str(user.id), supervisor=supervisor)
+
+
+def arguments(update: Update) -> str:
+    match = _COMMAND.match(update.effective_message.text or "")
+    return match.group(1).strip() if match else ""
+
+
+def split_number(rest: str) -> tuple[str | None, str]:
+    """The case number at the start of `rest`, and what follows it."""
+    head, _, tail = rest.partition(" ")
+    number = normalize_case_number(head)
+    return number, tail.strip() if number else rest
+
+
+async def answer(update: Update, text: str) -> None:
+    await update.effective_message.reply_text(text)
+
+
+def today() -> date:
+    return local_date(utcnow())
+
+
+async def run_case_action(update: Update, context: HotlineContext, usage: str,
+                          action: Callable[[str, Staff, str], Awaitable[str]],
+                          needs_text: bool = True) -> None:
+    """Parses `NT… text`, runs `action`, and turns the store's refusals into plain answers."""
+    number, rest = split_number(arguments(update))
+    if number is None or (needs_text and not rest):
+        await answer(update, usage)
+        return
+    staff = await staff_of(update, context)
+    try:
+        reply = await action(number, staff, rest)
+    except CaseNotFound:
+        reply = texts.STAFF_NOT_FOUND.format(number=number)
+    except CaseClosed:
+        reply = texts.STAFF_CLOSED.format(number=number)
+    except NotAssignee as exc:
+        reply = texts.STAFF_NOT_YOURS.format(number=number, holder=exc.case.assignee_name)
+    except CaseStillOpen:
+        reply = texts.STAFF_STILL_OPEN.format(number=number)
+    context.bot_data.delivery.wake()
+    await answer(update, reply)
+
+
+# ---- listings -------------------------------------------------------------------------
+
+def queue_page(cases: list[Case], total: int, offset: int) -> tuple[str, list[list[tuple]]]:
+    if not cases:
+        return "当前没有待办案件。", []
+    lines = [f"待办案件（共 {total} 件，按期限排序，第 {offset + 1}–{offset + len(cases)} 件）："]
+    lines += [cards.queue_line(case, today()) for case in cases]
+    buttons = []
+    if offset + len(cases) < total:
+        buttons = [[("下一页", f"a:q:{offset + PAGE}")]]
+    return "\n".join(lines), buttons
+
+
+@requires(*STAFF)
+async def queue_command(update: Update, context: HotlineContext) -> None:
+    """/queue [页码]: open cases by deadline, overdue marked, ten a page."""
+    try:
+        page = max(int(arguments(update) or 1), 1)
+    except ValueError:
+        page = 1
+    await send_queue(update, context, (page - 1) * PAGE)
+
+
+async def send_queue(update: Update, context: HotlineContext, offset: int) -> None:
+    cases, total = await context.desk.queue(offset, PAGE)
+    text, buttons = queue_page(cases, total, offset)
+    await update.effective_chat.send_message(text, reply_markup=markup(buttons))
+
+
+def markup(buttons: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(t, callback_data=d) for t, d in row]
+                                 for row in buttons])
+
+
+@requires(*STAFF)
+async def mine_command(update: Update, context: HotlineContext) -> None:
+    """/mine: the open cases I hold."""
+    cases = await context.desk.mine(update.effective_user.id)
+    if not cases:
+        await answer(update, "您名下没有待办案件。")
+        return
+    await answer(update, "我的待办：\n" + "\n".join(cards.queue_line(c, today()) for c in cases))
+
+
+async def case_detail(context: HotlineContext, number: str, viewer: int, private: bool) -> str:
+    try:
+        case = await context.cases.case_by_number(number)
+    except CaseNotFound:
+        return texts.STAFF_NOT_FOUND.format(number=number)
+    events = await context.cases.events(case.id)
+    # The whole phone number only for the case's own agent, and never in a group.
+    whole = private and case.assignee_id == viewer
+    return cards.detail(case, events, today(), whole_phone=whole)
+
+
+@requires(*STAFF)
+async def case_command(update: Update, context: HotlineContext) -> None:
+    """/case NT…: the case with its history."""
+    number, _ = split_number(arguments(update))
+    if number is None:
+        await answer(update, texts.USAGE["case"])
+        return
+    await answer(update, await case_detail(context, number, update.effective_user.id,
+                                           update.effective_chat.type == "private"))
+
+
+# ---- changes --------------------------------------------------------------------------
+
+def claim_text(result, staff: Staff) -> str:
+    if result.won:
+        return f"已认领 {result.case.number}，期限 {format_date(result.case.deadline)}。"
+    return texts.STAFF_NOT_YOURS.format(number=result.case.number,
+                                        holder=result.case.assignee_name)
+
+
+@requires(*STAFF)
+async def claim_command(update: Update, context: HotlineContext) -> None:
+    async def act(number: str, staff: Staff, _: str) -> str:
+        return claim_text(await context.desk.claim(number, staff), staff)
+    await run_case_action(update, context, texts.USAGE["claim"], act, needs_text=False)
+
+
+@requires(*STAFF)
+async def reply_command(update: Update, context: HotlineContext) -> None:
+    async def act(number: str, staff: Staff, text: str) -> str:
+        await context.desk.reply(number, staff, text)
+        return f"已发送给 {number} 的市民。市民的回复会转给您，结束对话用 /release {number}。"
+    await run_case_action(update, context, texts.USAGE["reply"], act)
+
+
+@requires(*STAFF)
+async def note_command(update: Update, context: HotlineContext) -> None:
+    async def act(number: str, staff: Staff, text: str) -> str:
+        await context.desk.note(number, staff, text)
+        return f"已为 {number} 添加内部备注（市民看不到）。"
+    await run_case_action(update, context, texts.USAGE["note"], act)
+
+
+@requires(*STAFF)
+async def transfer_command(update: Update, context: HotlineContext) -> None:
+    async def act(number: str, staff: Staff, rest: str) -> str:
+        name, _, reason = rest.partition(" ")
+        department = context.bot_data.departments.find(name)
+        if department is None:
+            known = "、".join(d.short for d in context.bot_data.departments.departments.values())
+            return f"没有找到部门「{name}」。可选：{known}"
+        await context.desk.transfer(number, staff, department.name, reason.strip() or "按职责转办")
+        return f"{number} 已转办至 {department.name}。"
+    await run_case_action(update, context, texts.USAGE["transfer"], act)
+
+
+@requires(*STAFF)
+async def return_command(update: Update, context: HotlineContext) -> None:
+    async def act(number: str, staff: Staff, reason: str) -> str:
+        await context.desk.return_case(number, staff, reason)
+        return f"{number} 已退单，原因已记录，请重新派单。"
+    await run_case_action(update, context, texts.USAGE["return"], act)
+
+
+@requires(*STAFF)
+async def resolve_command(update: Update, context: HotlineContext) -> None:
+    async def act(number: str, staff: Staff, text: str) -> str:
+        await context.desk.resolve(number, staff, text)
+        return f"{number} 已办结，办理结果和满意度回访已发给市民。"
+    await run_case_action(update, context, texts.USAGE["resolve"], act)
+
+
+@requires(*STAFF)
+async def reopen_command(update: Update, context: HotlineContext) -> None:
+    async def act(number: str, staff: Staff, reason: str) -> str:
+        case = await context.desk.reopen(number, staff, reason)
+        return f"{number} 已重办，新期限 {format_date(case.deadline)}。"
+    await run_case_action(update, context, texts.USAGE["reopen"], act, needs_text=False)
+
+
+@requires(*STAFF)
+async def release_command(update: Update, context: HotlineContext) -> None:
+    """/release [NT…]: hands my live conversations (or that one) back to the bot."""
+    number, _ = split_number(arguments(update))
+    released = await context.desk.release(await staff_of(update, context), number)
+    context.bot_data.delivery.wake()
+    if not released:
+        await answer(update, "您当前没有进行中的人工对话。")
+        return
+    await answer(update, "已结束对话：" + "、".join(c.number for c in released))
+
+
+_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})$")
+
+
+@requires(Role.SUPERVISOR)
+async def supervise_command(update: Update, context: HotlineContext) -> None:
+    """/supervise NT… 意见 [YYYY-MM-DD]: 督办, optionally with a new deadline."""
+    async def act(number: str, staff: Staff, rest: str) -> str:
+        new_deadline = None
+        match = _DATE.search(rest)
+        if match:
+            try:
+                new_deadline = date(*map(int, match.groups()))
+            except ValueError:
+                return "新期限的日期不对，格式是 2026-12-31。"
+            rest = rest[: match.start()].strip() or "请按新期限办结"
+        await context.desk.supervise(number, staff, rest, new_deadline)
+        return f"已督办 {number}，认领人会收到通知。"
+    await run_case_action(update, context, texts.USAGE["supervise"], act)
+
+
+@requires(Role.SUPERVISOR, Role.ADMIN)
+async def stats_command(update: Update, context: HotlineContext) -> None:
+    """/stats: on-time completion and satisfaction, the hotline's figures."""
+    f = await context.desk.stats()
+
+    def rate(value: float | None) -> str:
+        return "暂无" if value is None else f"{value:.1%}"
+
+    await answer(update, (
+        f"受理 {f['filed']} 件，办结 {f['resolved']} 件，在办 {f['open']} 件（超期 {f['overdue']}）。\n"
+        f"按期办结率：{rate(f['on_time_rate'])}\n"
+        f"满意率：{rate(f['satisfaction_rate'])}（有效回访 {f['answered']} 件，"
+        f"未联系上 {f['not_reached']} 件，待回访 {f['pending']} 件）"))
+
+
+async def _role_change(update: Update, context: HotlineContext, grant: bool) -> None:
+    parts = arguments(update).split()
+    role = ROLE_WORDS.get(parts[1].lower()) if len(parts) == 2 else None
+    if role is None or not parts[0].lstrip("-").isdigit():
+        await answer(update, texts.USAGE["grant" if grant else "revoke"])
+        return
+    user_id, by = int(parts[0]), update.effective_user.id
+    if grant:
+        new = await context.roles.grant(user_id, role, by)
+        await answer(update, f"已授予 {user_id} {role.label}权限。" if new
+                     else f"{user_id} 已经是{role.label}。")
+    else:
+        removed = await context.roles.revoke(user_id, role, by)
+        await answer(update, f"已收回 {user_id} 的{role.label}权限。" if removed else
+                     f"{user_id} 没有通过命令授予的{role.label}权限（配置文件中的权限需改配置）。")
+
+
+@requires(Role.ADMIN)
+async def grant_command(update: Update, context: HotlineContext) -> None:
+    """/grant 用户ID agent|supervisor|admin"""
+    await _role_change(update, context, grant=True)
+
+
+@requires(Role.ADMIN)
+async def revoke_command(update: Update, context: HotlineContext) -> None:
+    """/revoke 用户ID agent|supervisor|admin"""
+    await _role_change(update, context, grant=False)
+
+
+# ---- card buttons ---------------------------------------------------------------------
+
+STAFF_CALLBACK = re.compile(r"^a:(c|t|d|q|td):([A-Z0-9]{1,20})(?::([a-z_]{1,32}))?$")
+
+
+async def staff_button(update: Update, context: HotlineContext) -> None:
+    """认领 / 转办 / 详情 on a card, department choice, next queue page."""
+    query = update.callback_query
+    match = STAFF_CALLBACK.match(query.data or "")
+    if match is None or not await context.roles.has(query.from_user.id, *STAFF):
+        if match is not None:
+            log.warning("refused a staff button from user %s", query.from_user.id)
+        await query.answer(texts.BUTTON_STALE)
+        return
+    verb, number, extra = match.groups()
+    staff = await staff_of(update, context)
+    chat = update.effective_chat
+    if verb == "q":
+        await query.answer()
+        await send_queue(update, context, int(number) if number.isdigit() else 0)
+        return
+    if verb == "d":
+        await query.answer()
+        await chat.send_message(await case_detail(context, number, staff.user_id,
+                                                  chat.type == "private"))
+        return
+    try:
+        if verb == "c":
+            result = await context.desk.claim(number, staff)
+            await query.answer(claim_text(result, staff)[:200])
+            if result.won:
+                await _edit(query, f"{query.message.text}\n——\n认领人：{staff.name}",
+                            [[("转办", f"a:t:{number}"), ("详情", f"a:d:{number}")]])
+            return
+        if verb == "t":
+            await query.answer()
+            rows = [[(d.short, f"a:td:{number}:{d.id}") for d in group]
+                    for group in _chunks(list(context.bot_data.departments.departments.values()), 3)]
+            await chat.send_message(f"把 {number} 转办给哪个部门？", reply_markup=markup(rows))
+            return
+        department = context.bot_data.departments.departments.get(extra or "")
+        if department is None:
+            await query.answer(texts.BUTTON_STALE)
+            return
+        await context.desk.transfer(number, staff, department.name, "按职责转办")
+        context.bot_data.delivery.wake()
+        await query.answer(f"已转办至 {department.short}")
+        await _edit(query, f"{number} 已由 {staff.name} 转办至 {department.name}。", [])
+    except CaseNotFound:
+        await query.answer(texts.STAFF_NOT_FOUND.format(number=number)[:200])
+    except CaseClosed:
+        await query.answer(texts.STAFF_CLOSED.format(number=number)[:200])
+    except NotAssignee as exc:
+        await query.answer(texts.STAFF_NOT_YOURS.format(
+            number=number, holder=exc.case.assignee_name)[:200])
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+async def _edit(query, text: str, buttons: list[list[tuple[str, str]]]) -> None:
+    try:
+        await query.edit_message_text(text[:4096], reply_markup=markup(buttons))
+    except BadRequest as exc:  # the message is too old to edit, or unchanged
+        log.info("could not edit a card: %s", exc)
