@@ -66,10 +66,15 @@ class Outbox:
 
     async def due(self, limit: int = 200) -> list[Outgoing]:
         rows = await self.db.fetchall(
-            "SELECT id, chat_id, text, buttons, purpose, attempts FROM outbox"
-            " WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?"
-            " ORDER BY id LIMIT ?",
-            (self.clock().isoformat(), limit),
+            # Due, and not behind an earlier message to the same chat that must wait:
+            # a chat's messages keep their order through retries.
+            "SELECT id, chat_id, text, buttons, purpose, attempts FROM outbox o"
+            " WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= :now"
+            " AND NOT EXISTS (SELECT 1 FROM outbox w WHERE w.chat_id = o.chat_id"
+            "   AND w.id < o.id AND w.sent_at IS NULL AND w.failed_at IS NULL"
+            "   AND w.next_attempt_at > :now)"
+            " ORDER BY id LIMIT :limit",
+            {"now": self.clock().isoformat(), "limit": limit},
         )
         return [
             Outgoing(row["id"], row["chat_id"], row["text"],
