@@ -111,7 +111,7 @@ class ActionStartCaseFollowup(Action):
             dispatcher.utter_message(text=NOT_FOUND.format(number=number or ""))
             return reset(FOLLOWUP_SLOTS)  # no case: the form asks nothing and ends
         if not case.status.is_open:
-            dispatcher.utter_message(text=f"案件 {case.number} 已{case.status.label}，不能再补充或撤回。"
+            dispatcher.utter_message(text=f"案件 {case.number} {case.status.label}，不能再补充或撤回。"
                                           "有新情况可以重新反映。")
             return reset(FOLLOWUP_SLOTS)
         return [SlotSet("followup_case", case.number), SlotSet("followup_kind", kind),

@@ -4,11 +4,16 @@ What you type becomes a Telegram update and goes through the same Application,
 handlers, Rasa client and rendering as a message from Telegram; what the bot
 sends is answered by `LocalBotApi` and printed here. Type the number of a button
 to press it.
+
+`/as 用户ID` (console only) switches who is typing, to try the agents' side: set
+HOTLINE_AGENT_IDS to that id first. Messages the bot sends to other chats (the
+agents' group, an agent, a supervisor) are printed too, marked with their chat.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import threading
 from typing import Any, TextIO
@@ -39,11 +44,13 @@ class Console:
 
     def print_new(self) -> None:
         """Prints the bot messages not printed yet; the newest keyboard becomes numbered."""
-        for message in self.api.sent(self.user_id):
+        for message in self.api.sent():
             if message["message_id"] <= self.printed:
                 continue
             self.printed = message["message_id"]
-            self.out.write(f"\n12345 ▸ {message['text']}\n")
+            chat = message["chat"]["id"]
+            where = "" if chat == self.user_id else f"（发往 {chat}）"
+            self.out.write(f"\n12345{where} ▸ {message['text']}\n")
             markup = message.get("reply_markup") or {}
             rows = markup.get("inline_keyboard") or []
             if rows:
@@ -74,6 +81,11 @@ async def run_console(
 ) -> None:
     """Runs the bot in the terminal until /quit or end of input."""
     api = LocalBotApi()
+    # The staff chats exist here as they would in Telegram once each person has started the bot.
+    if settings.agents_chat_id is not None:
+        api.add_chat(settings.agents_chat_id, title="12345坐席群")
+    for staff in settings.agent_ids | settings.supervisor_ids | settings.admin_ids:
+        api.add_chat(staff)
     app = build_application(settings, request=LocalRequest(api))
     console = Console(api, stdout, user_id)
     loop = asyncio.get_running_loop()
@@ -84,7 +96,8 @@ async def run_console(
         "本地模式（未设置 TELEGRAM_BOT_TOKEN）：在这里输入消息，就像在 Telegram 里和机器人聊天。\n"
         f"数据库：{settings.db_path}\n对话记录：{settings.tracker_db_path}\n"
         f"Rasa：{settings.rasa_url}\n"
-        "输入按钮前的数字可以点按钮；输入 /quit 或按 Ctrl-D 退出。\n"
+        "输入按钮前的数字可以点按钮；/as 用户ID 切换身份（试用坐席命令）；"
+        "输入 /quit 或按 Ctrl-D 退出。\n"
     )
     async with app:
         # run_polling() would call these two hooks; here the console drives the Application.
@@ -101,8 +114,15 @@ async def run_console(
                     break
                 if not line.strip():
                     continue
+                switch = re.fullmatch(r"/as\s+(\d{1,15})", line.strip())
+                if switch:
+                    console.user_id = int(switch.group(1))
+                    stdout.write(f"（现在以用户 {console.user_id} 的身份输入）\n")
+                    continue
                 update = await console.update_for(line)
                 await app.process_update(Update.de_json(update, app.bot))
+                # What the change put in the outbox goes out before the next prompt.
+                await app.bot_data.delivery.run_once()
                 console.print_new()
         finally:
             await app.stop()

@@ -18,6 +18,9 @@ from bot.stack import Service, action_server, bot_process, rasa_server, train_mo
 from bot.telegram.local_api import LocalBotApi, serve_http
 
 TOKEN = "123456:TEST-TOKEN"
+AGENTS_CHAT = -1001234
+AGENTS = (860001, 860002)
+SUPERVISOR = 860100
 
 
 def free_port() -> int:
@@ -48,7 +51,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, model: Path) -> Iterator[Sta
     data = tmp_path_factory.mktemp("stack")
     rasa_port = free_port()
     settings = Settings(data_dir=data, db_path=data / "hotline.db", rasa_port=rasa_port,
-                        action_port=free_port(), rasa_url=f"http://127.0.0.1:{rasa_port}")
+                        action_port=free_port(), rasa_url=f"http://127.0.0.1:{rasa_port}",
+                        agent_ids=frozenset(AGENTS), supervisor_ids=frozenset({SUPERVISOR}),
+                        agents_chat_id=AGENTS_CHAT, supervision_seconds=1.0)
     actions = action_server(settings)
     rasa = rasa_server(settings, model)
     actions.start()
@@ -110,6 +115,9 @@ class Telegram:
 @pytest.fixture
 async def telegram(stack: Stack):
     api = LocalBotApi()
+    api.add_chat(AGENTS_CHAT, title="12345坐席群")
+    for staff in (*AGENTS, SUPERVISOR):
+        api.add_chat(staff)
     runner, port = await serve_http(api)
     tg = Telegram(api, port)
     tg.start_bot(stack.settings)
