@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
@@ -90,6 +91,13 @@ def build_application(
         services.supervision = Supervision(services.desk)
         await services.state.forget_old_updates()
         await app.bot.set_my_commands([BotCommand(name, desc) for name, desc in texts.COMMANDS])
+        if settings.agents_chat_id is not None:
+            try:
+                await app.bot.set_my_commands(
+                    [BotCommand(name, desc) for name, desc in texts.STAFF_COMMANDS],
+                    scope=BotCommandScopeChat(settings.agents_chat_id))
+            except TelegramError as exc:  # the bot is not in the group yet: not fatal
+                log.warning("could not set the agents' group menu: %s", exc)
         # Both survive restarts: what to send and what was acted on are in the database.
         services.delivery.start()
         if app.job_queue is not None:

@@ -87,3 +87,18 @@ COMMANDS = [
     ("status", "查询办理进度（后跟案件编号）"),
     ("cancel", "取消正在填写的内容"),
 ]
+
+# The menu shown in the agents' group (Telegram shows it only there).
+STAFF_COMMANDS = [
+    ("queue", "待办案件（按期限）"),
+    ("mine", "我认领的案件"),
+    ("case", "案件详情：/case 编号"),
+    ("claim", "认领：/claim 编号"),
+    ("reply", "答复市民：/reply 编号 内容"),
+    ("note", "内部备注：/note 编号 内容"),
+    ("transfer", "转办：/transfer 编号 部门 理由"),
+    ("return", "退单：/return 编号 理由"),
+    ("resolve", "办结：/resolve 编号 结果"),
+    ("reopen", "重办：/reopen 编号"),
+    ("release", "结束人工对话"),
+]
