@@ -14,12 +14,12 @@ from rasa_sdk.types import DomainDict
 
 from actions import resources
 from actions.knowledge import citizen_id
-from bot.payloads import payload
 from bot.cases.deadlines import CHINA, format_date
 from bot.cases.departments import DISTRICTS
 from bot.cases.models import CaseDraft, CaseKind, mask_phone
 from bot.cases.store import CaseClosed, CaseNotFound
 from bot.db import StoreError
+from bot.payloads import payload
 from bot.text import clean_text
 
 log = logging.getLogger(__name__)

@@ -12,11 +12,11 @@ from rasa_sdk.types import DomainDict
 from actions import resources
 from actions.intake import FOLLOWUP_SLOTS, reset
 from actions.knowledge import citizen_id
-from bot.payloads import payload
 from bot.cases.deadlines import format_date
 from bot.cases.models import Case, normalize_case_number
 from bot.cases.store import CaseClosed, CaseNotFound
 from bot.db import StoreError
+from bot.payloads import payload
 from bot.text import clean_text
 
 # The same words for a number that does not exist and for someone else's case.

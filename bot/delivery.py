@@ -133,7 +133,7 @@ class DeliveryWorker:
         while not self._stopping.is_set():
             try:
                 await self.run_once()
-            except Exception:  # noqa: BLE001 - the worker must outlive one bad pass
+            except Exception:
                 log.exception("outbox delivery pass failed")
             self._wake.clear()
             waits = [asyncio.ensure_future(self._wake.wait()),

@@ -157,11 +157,15 @@ MIGRATIONS: list[Migration] = [
                 last_error TEXT
             )
             """,
-            "CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE sent_at IS NULL"
-            " AND failed_at IS NULL",
+            (
+                "CREATE INDEX outbox_due ON outbox (next_attempt_at)"
+                " WHERE sent_at IS NULL AND failed_at IS NULL"
+            ),
             # Chats that blocked the bot (Telegram answered 403): nothing more is tried there.
-            "CREATE TABLE blocked_chats (chat_id INTEGER PRIMARY KEY, at TEXT NOT NULL,"
-            " reason TEXT NOT NULL)",
+            (
+                "CREATE TABLE blocked_chats (chat_id INTEGER PRIMARY KEY, at TEXT NOT NULL,"
+                " reason TEXT NOT NULL)"
+            ),
             # A live conversation between an agent and a citizen about one case.
             """
             CREATE TABLE handoffs (

@@ -39,7 +39,7 @@ class StackError(RuntimeError):
 
 def _get_json(url: str, timeout: float = 1.0) -> dict | None:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             if response.status != 200:
                 return None
             return json.loads(response.read() or b"{}")

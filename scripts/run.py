@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.config import ConfigError, Settings  # noqa: E402
-from bot.stack import (  # noqa: E402
+from bot.config import ConfigError, Settings
+from bot.stack import (
     StackError,
     action_server,
     bot_process,

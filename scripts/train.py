@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.training import train  # noqa: E402
+from bot.training import train
 
 
 def main() -> None:

@@ -154,7 +154,7 @@ class Case:
             phone=row["phone"],
             anonymous=bool(row["anonymous"]),
             assignee_id=row["assignee_id"],
-            assignee_name=row["assignee_name"] if "assignee_name" in row.keys() else None,
+            assignee_name=row["assignee_name"],
             closed_at=datetime.fromisoformat(row["closed_at"]) if row["closed_at"] else None,
         )
 

@@ -52,7 +52,7 @@ async def on_error(update: object, context: HotlineContext) -> None:
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             await context.bot.send_message(update.effective_chat.id, texts.ERROR)
-        except Exception:  # noqa: BLE001 - the error handler must not raise
+        except Exception:
             log.exception("could not tell chat %s about the error", update.effective_chat.id)
 
 

@@ -11,8 +11,8 @@ from bot.cases.desk import CaseDesk
 from bot.cases.store import CaseStore
 from bot.config import Settings
 from bot.db import Database
-from bot.incidents import EmergencyLog
 from bot.delivery import DeliveryWorker
+from bot.incidents import EmergencyLog
 from bot.outbox import Outbox
 from bot.rasa import RasaClient
 from bot.roles import Roles

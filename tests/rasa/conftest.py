@@ -14,8 +14,8 @@ from rasa_sdk import Tracker
 
 from actions import resources
 from actions.resources import Resources
-from bot.config import ROOT, Settings
 from bot.classifiers import load_classifiers
+from bot.config import ROOT, Settings
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge import ActionAnswerPolicy, ActionKbFeedback, ActionKbNone
-from bot.payloads import payload
 from bot.knowledge.search import Hit, SearchResult, decide
+from bot.payloads import payload
 from tests.rasa.conftest import make_tracker
 
 
