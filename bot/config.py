@@ -65,6 +65,7 @@ class Settings:
     supervisor_ids: frozenset[int] = field(default_factory=frozenset)
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     agents_chat_id: int | None = None
+    telegram_rate_limit: float = 30.0
     handoff_idle_minutes: float = 30.0
     supervision_seconds: float = 60.0
 
@@ -108,6 +109,7 @@ class Settings:
             supervisor_ids=_ids(env, "HOTLINE_SUPERVISOR_IDS"),
             admin_ids=_ids(env, "HOTLINE_ADMIN_IDS"),
             agents_chat_id=agents_chat_id,
+            telegram_rate_limit=_float(env, "TELEGRAM_RATE_LIMIT", cls.telegram_rate_limit),
             handoff_idle_minutes=_float(env, "HOTLINE_HANDOFF_IDLE_MINUTES",
                                         cls.handoff_idle_minutes),
             supervision_seconds=_float(env, "HOTLINE_SUPERVISION_SECONDS",

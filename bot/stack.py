@@ -160,7 +160,8 @@ def rasa_server(settings: Settings, model: Path, log_dir: Path | None = None) ->
     port = settings.rasa_port
     return Service(
         name="Rasa",
-        argv=[str(RASA_VENV / "bin" / "rasa"), "run", "--enable-api", "-i", "127.0.0.1",
+        argv=[str(RASA_VENV / "bin" / "python"), "-m", "bot.rasa_server", "run",
+              "--enable-api", "-i", "127.0.0.1",
               "-p", str(port), "-m", str(model), "--endpoints", "endpoints.yml",
               "--credentials", "credentials.yml"],
         log_path=(log_dir or settings.log_dir) / "rasa.log",
@@ -199,6 +200,7 @@ def hotline_env(settings: Settings) -> dict[str, str]:
                                    else str(settings.agents_chat_id)),
         "HOTLINE_HANDOFF_IDLE_MINUTES": str(settings.handoff_idle_minutes),
         "HOTLINE_SUPERVISION_SECONDS": str(settings.supervision_seconds),
+        "TELEGRAM_RATE_LIMIT": str(settings.telegram_rate_limit),
     }
 
 

@@ -128,11 +128,12 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
     else:
-        builder = (
-            builder.base_url(settings.telegram_base_url)
-            .base_file_url(settings.telegram_base_file_url)
-            .rate_limiter(AIORateLimiter(max_retries=3))
-        )
+        builder = builder.base_url(settings.telegram_base_url).base_file_url(
+            settings.telegram_base_file_url)
+        if settings.telegram_rate_limit > 0:
+            # Telegram's limits: about 30 messages a second overall, 20 a minute per group.
+            builder = builder.rate_limiter(AIORateLimiter(
+                overall_max_rate=settings.telegram_rate_limit, max_retries=3))
     app = builder.build()
     register_handlers(app)
     return app

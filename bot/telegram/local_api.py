@@ -126,6 +126,7 @@ class LocalBotApi:
         # Update ids only grow, across runs too, like Telegram's: the bot remembers handled ids.
         self._update_ids = itertools.count(int(time.time() * 1000))
         self._message_ids = itertools.count(1)
+        self._last_id = 0
         self._query_ids = itertools.count(1)
         self._pending: list[dict[str, Any]] = []
         self._redeliver: list[dict[str, Any]] = []
@@ -134,6 +135,15 @@ class LocalBotApi:
         self._failures: dict[str, list[ApiError]] = {}
         self._changed = asyncio.Condition()
         self.get_updates_calls = 0
+        # Per chat: the bot's messages and when they arrived (monotonic), for waiting on one
+        # chat without scanning every message (the load benchmark has hundreds of chats).
+        self.received_at: dict[tuple[int, int], float] = {}
+        self._outgoing: dict[int, list[dict[str, Any]]] = {}
+        self._chat_signals: dict[int, asyncio.Event] = {}
+
+    def _next_message_id(self) -> int:
+        self._last_id = next(self._message_ids)
+        return self._last_id
 
     # ---- what users do -------------------------------------------------------------
 
@@ -154,7 +164,7 @@ class LocalBotApi:
         if chat_id not in self.chats:
             self.add_chat(chat_id)
         message = {
-            "message_id": next(self._message_ids),
+            "message_id": self._next_message_id(),
             "date": int(time.time()),
             "chat": self.chats[chat_id],
             "from": self._user(user_id),
@@ -247,8 +257,23 @@ class LocalBotApi:
             return found if len(found) >= count else None
         return await self.wait_for(ready, timeout)
 
+    async def chat_messages(self, chat_id: int, after: int, count: int = 1,
+                            timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Like `wait_for_messages` for one chat, without waking on other chats' traffic."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in self._outgoing.get(chat_id, ()) if m["message_id"] > after]
+            if len(found) >= count:
+                return found
+            signal = self._chat_signals.setdefault(chat_id, asyncio.Event())
+            signal.clear()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            await asyncio.wait_for(signal.wait(), remaining)
+
     def last_message_id(self) -> int:
-        return max((key[1] for key in self.messages), default=0)
+        return self._last_id
 
     # ---- the Bot API -------------------------------------------------------------------
 
@@ -343,7 +368,7 @@ class LocalBotApi:
         check_entities(text, params.get("parse_mode"))
         markup = self._check_markup(params.get("reply_markup"))
         message = {
-            "message_id": next(self._message_ids),
+            "message_id": self._next_message_id(),
             "date": int(time.time()),
             "chat": chat,
             "from": self.bot_user,
@@ -354,6 +379,11 @@ class LocalBotApi:
         if params.get("parse_mode"):
             message["parse_mode"] = params["parse_mode"]
         self.messages[(chat["id"], message["message_id"])] = message
+        self.received_at[(chat["id"], message["message_id"])] = time.monotonic()
+        self._outgoing.setdefault(chat["id"], []).append(message)
+        signal = self._chat_signals.get(chat["id"])
+        if signal is not None:
+            signal.set()
         return message
 
     def _message(self, params: dict[str, Any]) -> dict[str, Any]:

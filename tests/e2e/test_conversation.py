@@ -27,7 +27,6 @@ async def test_start_greeting_policy_answer_and_feedback_button(telegram):
 
     (greeting,) = await telegram.say(ALICE, "你好")
     assert greeting["text"] in SMALL_TALK
-    assert telegram.api.calls_of("sendChatAction")
 
     answer, source, ask = await telegram.say(ALICE, "租房可以提取公积金吗？怎么办理？", count=3)
     assert "租房" in answer["text"]

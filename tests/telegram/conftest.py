@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ class RasaStub:
     reply: Callable[[str, str], list[dict[str, Any]]] = lambda sender, message: [
         {"recipient_id": sender, "text": f"收到：{message}"}]
     requests: list[dict[str, Any]] = field(default_factory=list)
+    delay: float = 0.0  # seconds before answering, as a busy Rasa would take
     port: int = 0
     runner: web.AppRunner | None = None
 
@@ -36,6 +38,7 @@ class RasaStub:
         async def webhook(request: web.Request) -> web.Response:
             body = await request.json()
             self.requests.append(body)
+            await asyncio.sleep(self.delay)
             return web.json_response(self.reply(body["sender"], body["message"]))
 
         app = web.Application()

@@ -33,6 +33,14 @@ async def test_text_goes_to_rasa_with_the_user_id_as_sender(harness):
     (request,) = harness.rasa.requests
     assert request["sender"] == str(CITIZEN)
     assert request["metadata"]["chat_id"] == CITIZEN
+    assert harness.api.calls_of("sendChatAction") == []  # a quick answer needs no indicator
+
+
+async def test_a_slow_answer_shows_the_typing_indicator(harness):
+    harness.rasa.delay = 0.6
+    harness.rasa.reply = lambda sender, message: [{"recipient_id": sender, "text": "好的"}]
+    (reply,) = await harness.say("公积金")
+    assert reply["text"] == "好的"
     assert harness.api.calls_of("sendChatAction")[0].params["action"] == "typing"
 
 

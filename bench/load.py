@@ -1,0 +1,273 @@
+"""Load through the whole stack: many citizens at once, through a fake Bot API on 127.0.0.1
+into the real bot process (long polling), Rasa, the action server and the SQLite store.
+
+Each simulated citizen repeats: think (exponential, mean --think seconds), then one of
+  70%  a policy question (one message),
+  20%  filing a case through the whole form (eight messages and button presses; once
+       per citizen, later picks become a status check),
+  10%  a status check (「查询 NT…」 of their own case, or /mycases).
+Latency is from the moment the update is queued at the fake Bot API to the moment the
+bot's first reply reaches it. Afterwards the store is checked against what citizens were
+told: every case number a citizen received must exist once, and no case may exist that
+nobody was told about.
+
+usage: .venv/bin/python -m bench.load [--citizens 200] [--duration 60] [--think 2]
+       [--telegram-limit 0]   (Bot API calls/s the bot allows itself; 0 = limiter off)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import re
+import statistics
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.local import free_port, percentile
+from bot.config import ROOT, Settings
+from bot.db import Database
+from bot.stack import action_server, bot_process, rasa_server, train_model
+from bot.telegram import texts
+from bot.telegram.local_api import LocalBotApi, serve_http
+
+TOKEN = "123456:BENCH"
+AGENTS_CHAT = -100900
+FIRST_CITIZEN = 3_000_000
+REPLY_TIMEOUT = 30.0
+QUIET = 0.12  # a turn's replies are complete after this long without another one
+
+POLICY = [
+    "异地就医怎么备案", "公积金租房怎么提取", "失业金怎么领", "个税汇算什么时候办",
+    "居住证怎么办理", "低保申请条件是什么", "工伤认定要多久", "灵活就业怎么交医保",
+    "养老保险断缴了能补吗", "生育津贴怎么申请", "社保卡丢了怎么补办", "新生儿怎么参加医保",
+    "退休了公积金怎么取", "我妈的医保卡在外地能用吗", "离职了公积金能取出来吗", "你好",
+]
+COMPLAINTS = [
+    "我要投诉，工农路和青年路路口的红绿灯坏了三天了，早高峰车辆乱成一团，很危险",
+    "我要投诉，小区楼下的烧烤店每天半夜还在营业，油烟和噪音吵得老人孩子睡不着",
+    "我要投诉，我们小区的电梯上个月坏了三次，物业一直拖着不修，老人上下楼很困难",
+    "我要投诉，公司已经拖欠我们工资两个月了，老板一直说下个月发，一直不兑现",
+]
+NUMBER = re.compile(r"NT\d{12}")
+
+
+@dataclass
+class Figures:
+    latencies: list[float] = field(default_factory=list)
+    by_kind: dict[str, list[float]] = field(default_factory=dict)
+    messages: int = 0
+    errors: Counter = field(default_factory=Counter)
+    told_numbers: list[str] = field(default_factory=list)
+    filings_started: int = 0
+
+    def record(self, kind: str, ms: float) -> None:
+        self.messages += 1
+        self.latencies.append(ms)
+        self.by_kind.setdefault(kind, []).append(ms)
+
+
+class Citizen:
+    def __init__(self, api: LocalBotApi, user: int, figures: Figures, rng: random.Random):
+        self.api = api
+        self.user = user
+        self.figures = figures
+        self.rng = rng
+        self.case: str | None = None
+
+    async def _turn(self, kind: str, send) -> list[dict]:
+        """Sends one update; returns the replies once they stop coming."""
+        after = self.api.last_message_id()
+        update = await send()
+        queued = time.monotonic()
+        try:
+            first = await self.api.chat_messages(self.user, after, 1, REPLY_TIMEOUT)
+        except TimeoutError:
+            self.figures.errors["no reply"] += 1
+            raise
+        arrived = self.api.received_at[(self.user, first[0]["message_id"])]
+        self.figures.record(kind, (arrived - queued) * 1000)
+        replies = first
+        while True:
+            try:
+                replies = await self.api.chat_messages(self.user, after, len(replies) + 1, QUIET)
+            except TimeoutError:
+                break
+        for reply in replies:
+            if reply["text"] in (texts.APOLOGY, texts.ERROR):
+                self.figures.errors["apology"] += 1
+        return replies
+
+    async def say(self, kind: str, text: str) -> list[dict]:
+        return await self._turn(kind, lambda: self.api.send_text(self.user, text))
+
+    async def press(self, kind: str, replies: list[dict], title: str) -> list[dict]:
+        for message in reversed(replies):
+            for row in message.get("reply_markup", {}).get("inline_keyboard", []):
+                for button in row:
+                    if button["text"] == title:
+                        return await self._turn(kind, lambda m=message, b=button:
+                                                self.api.press_button(self.user, m,
+                                                                      b["callback_data"]))
+        self.figures.errors[f"flow: no 「{title}」 button"] += 1
+        raise LookupError(title)
+
+    async def ask_policy(self) -> None:
+        await self.say("policy", self.rng.choice(POLICY))
+
+    async def check_status(self) -> None:
+        if self.case and self.rng.random() < 0.7:
+            await self.say("status", f"查询 {self.case}")
+        else:
+            await self.say("status", "/mycases")
+
+    async def file_case(self) -> None:
+        self.figures.filings_started += 1
+        replies = await self.say("filing", self.rng.choice(COMPLAINTS))
+        replies = await self.press("filing", replies, "说完了")
+        replies = await self.press("filing", replies, "崇川区")
+        replies = await self.say("filing", "青年路工农路交叉口")
+        replies = await self.press("filing", replies, "跳过")
+        replies = await self.say("filing", f"139{self.user % 100_000_000:08d}")
+        replies = await self.press("filing", replies, "没有照片/发完了")
+        replies = await self.press("filing", replies, "确认提交")
+        numbers = {n for r in replies for n in NUMBER.findall(r["text"])}
+        if len(numbers) != 1:
+            self.figures.errors["flow: no case number"] += 1
+            return
+        self.case = numbers.pop()
+        self.figures.told_numbers.append(self.case)
+
+    async def live(self, until: float, think: float) -> None:
+        while time.monotonic() < until:
+            if think:
+                await asyncio.sleep(self.rng.expovariate(1 / think))
+            pick = self.rng.random()
+            try:
+                if pick < 0.7:
+                    await self.ask_policy()
+                elif pick < 0.9 and self.case is None:
+                    await self.file_case()
+                else:
+                    await self.check_status()
+            except (TimeoutError, LookupError):
+                await asyncio.sleep(1)
+
+
+async def drive(settings: Settings, citizens: int, duration: float, think: float,
+                telegram_limit: float) -> dict:
+    api = LocalBotApi()
+    api.add_chat(AGENTS_CHAT, title="坐席群")
+    runner, port = await serve_http(api)
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN,
+           "TELEGRAM_BASE_URL": f"http://127.0.0.1:{port}/bot",
+           "TELEGRAM_BASE_FILE_URL": f"http://127.0.0.1:{port}/file/bot",
+           "TELEGRAM_RATE_LIMIT": str(telegram_limit)}
+    bot = bot_process(settings, console=False, extra_env=env,
+                      log_path=settings.log_dir / "bot.stderr.log")
+    bot.start()
+    figures = Figures()
+    try:
+        await api.wait_for(lambda: api.get_updates_calls > 0, 60)
+        # Warm-up (not measured): the action server loads its classifiers on first use.
+        warm = Citizen(api, FIRST_CITIZEN - 1, Figures(), random.Random(0))
+        for text in ("你好", "公积金怎么提取", "/mycases"):
+            await warm.say("warm", text)
+        people = [Citizen(api, FIRST_CITIZEN + i, figures, random.Random(i))
+                  for i in range(citizens)]
+        started = time.monotonic()
+        until = started + duration
+        await asyncio.gather(*(p.live(until, think) for p in people))
+        elapsed = time.monotonic() - started
+        rss = {"bot": bot.rss_mb()}
+    finally:
+        bot.stop()
+        await runner.cleanup()
+    return {"figures": figures, "elapsed": elapsed, "rss": rss}
+
+
+async def store_check(settings: Settings, told: list[str]) -> dict:
+    db = await Database.open(settings.db_path)
+    try:
+        rows = await db.fetchall("SELECT number FROM cases WHERE citizen_id >= ?",
+                                 (FIRST_CITIZEN,))
+    finally:
+        await db.close()
+    stored = Counter(r["number"] for r in rows)
+    told_set = set(told)
+    return {
+        "cases_told_to_citizens": len(told),
+        "cases_in_store": sum(stored.values()),
+        "lost": len(told_set - set(stored)),
+        "duplicated_numbers_told": len(told) - len(told_set),
+        "in_store_but_never_told": len(set(stored) - told_set),
+    }
+
+
+def summary(values: list[float]) -> dict:
+    if not values:
+        return {"count": 0}
+    return {"count": len(values), "p50": round(statistics.median(values), 1),
+            "p95": round(percentile(values, 0.95), 1), "p99": round(percentile(values, 0.99), 1),
+            "max": round(max(values), 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--citizens", type=int, default=200)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--think", type=float, default=2.0,
+                        help="mean seconds a citizen waits between turns (0: none)")
+    parser.add_argument("--telegram-limit", type=float, default=0.0,
+                        help="TELEGRAM_RATE_LIMIT for the bot (30 = Telegram's; 0 = off)")
+    args = parser.parse_args()
+    model = train_model()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        rasa_port = free_port()
+        settings = Settings(data_dir=data, db_path=data / "hotline.db", rasa_port=rasa_port,
+                            action_port=free_port(), rasa_url=f"http://127.0.0.1:{rasa_port}",
+                            agents_chat_id=AGENTS_CHAT, telegram_rate_limit=args.telegram_limit)
+        actions, rasa = action_server(settings), rasa_server(settings, model)
+        actions.start()
+        rasa.start()
+        try:
+            actions.wait_ready(120)
+            rasa.wait_ready(300)
+            run = asyncio.run(drive(settings, args.citizens, args.duration, args.think,
+                                    args.telegram_limit))
+            rss = {"rasa": rasa.rss_mb(), "actions": actions.rss_mb(), **run["rss"]}
+            check = asyncio.run(store_check(settings, run["figures"].told_numbers))
+        finally:
+            rasa.stop()
+            actions.stop()
+    f: Figures = run["figures"]
+    result = {
+        "citizens": args.citizens, "duration_s": round(run["elapsed"], 1),
+        "think_s": args.think, "telegram_rate_limit": args.telegram_limit,
+        "messages": f.messages,
+        "messages_per_s": round(f.messages / run["elapsed"], 1),
+        "latency_ms": summary(f.latencies),
+        "latency_ms_by_kind": {k: summary(v) for k, v in sorted(f.by_kind.items())},
+        "errors": sum(f.errors.values()), "error_kinds": dict(f.errors),
+        "filings_started": f.filings_started,
+        **check,
+        "rss_mb": {k: round(v or 0) for k, v in rss.items()},
+    }
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = out / f"load-{stamp}.json"
+    path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    print(f"written to {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
