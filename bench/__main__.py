@@ -1,6 +1,17 @@
-"""make bench: every benchmark, one after another."""
+"""make bench: every benchmark, one after another; each prints its figures and writes JSON
+to bench/results/ so runs can be compared.
 
-from bench import local
+    store   filings per second through the full transaction (bench/store.py)
+    load    200 citizens through the fake Bot API, the bot, Rasa and the actions (bench/load.py)
+    local   start-up, memory and one-at-a-time latency in local mode (bench/local.py)
+"""
+
+import sys
+
+from bench import load, local, store
 
 if __name__ == "__main__":
-    local.main()
+    for name, module in (("store", store), ("load", load), ("local", local)):
+        print(f"== {name} ==", flush=True)
+        sys.argv = [f"bench.{name}"]
+        module.main()

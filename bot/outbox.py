@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import aiosqlite
 
@@ -27,24 +28,26 @@ log = logging.getLogger(__name__)
 Buttons = list[list[tuple[str, str]]]  # rows of (title, callback_data)
 
 
-async def enqueue(
-    conn: aiosqlite.Connection,
-    *,
-    chat_id: int,
-    text: str,
-    purpose: str,
-    at: datetime,
-    case_id: int | None = None,
-    buttons: Buttons | None = None,
-    key: str | None = None,
-) -> None:
-    """Adds a message inside the caller's transaction; a repeated `key` adds nothing."""
-    await conn.execute(
-        "INSERT OR IGNORE INTO outbox (created_at, chat_id, text, buttons, case_id, purpose,"
-        " dedupe_key, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (at.isoformat(), chat_id, text, json.dumps(buttons, ensure_ascii=False) if buttons
-         else None, case_id, purpose, key, at.isoformat()),
-    )
+ENQUEUE_SQL = (
+    "INSERT OR IGNORE INTO outbox (created_at, chat_id, text, buttons, case_id, purpose,"
+    " dedupe_key, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def enqueue_params(*, chat_id: int, text: str, purpose: str, at: datetime,
+                   case_id: int | None = None, buttons: Buttons | None = None,
+                   key: str | None = None) -> tuple:
+    return (at.isoformat(), chat_id, text,
+            json.dumps(buttons, ensure_ascii=False) if buttons else None,
+            case_id, purpose, key, at.isoformat())
+
+
+async def enqueue(conn: aiosqlite.Connection, **message: Any) -> None:
+    """Adds a message inside the caller's transaction; a repeated `key` adds nothing.
+
+    Takes the keywords of `enqueue_params`.
+    """
+    await conn.execute(ENQUEUE_SQL, enqueue_params(**message))
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ know yet, Monday to Friday are counted as working days and a warning is logged.
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -56,7 +57,11 @@ def add_working_days(start: date, days: int) -> date:
 
 def deadline_for(kind: CaseKind, filed_at: datetime) -> date:
     """The last day on which a case of this kind, filed at `filed_at`, is on time."""
-    local_day = filed_at.astimezone(CHINA).date()
+    return _deadline_from(kind, filed_at.astimezone(CHINA).date())
+
+
+@lru_cache(maxsize=4096)
+def _deadline_from(kind: CaseKind, local_day: date) -> date:
     return add_working_days(local_day, WORKING_DAYS[kind])
 
 

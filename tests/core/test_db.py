@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
 
-from bot.db import Database
+from bot.db import Database, StoreError
 from bot.migrations import MIGRATIONS
 
 
@@ -77,3 +78,49 @@ async def test_two_connections_share_the_file(db_path):
     finally:
         await a.close()
         await b.close()
+
+
+async def test_a_transaction_in_the_database_thread_commits_or_leaves_nothing(db):
+    def good(conn: sqlite3.Connection) -> int:
+        conn.execute("INSERT INTO case_counters (day, last) VALUES ('20260101', 1)")
+        return conn.execute("SELECT last FROM case_counters").fetchone()[0]
+
+    def bad(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO case_counters (day, last) VALUES ('20260102', 1)")
+        raise ValueError("the body failed half-way")
+
+    assert await db.transaction_in_thread(good) == 1
+    with pytest.raises(ValueError):
+        await db.transaction_in_thread(bad)
+    days = [r[0] for r in await db.fetchall("SELECT day FROM case_counters")]
+    assert days == ["20260101"]
+    assert not db.conn.in_transaction
+
+
+async def test_thread_transactions_and_async_writes_do_not_interleave(db):
+    async def async_write(i: int) -> None:
+        async with db.write() as conn:
+            await conn.execute("INSERT INTO case_counters (day, last) VALUES (?, 0)", (f"a{i}",))
+            await asyncio.sleep(0)  # let the other kind try to start meanwhile
+            await conn.execute("UPDATE case_counters SET last = 1 WHERE day = ?", (f"a{i}",))
+
+    def thread_write(i: int):
+        return lambda conn: conn.execute(
+            "INSERT INTO case_counters (day, last) VALUES (?, 1)", (f"t{i}",))
+
+    await asyncio.gather(*(job for i in range(20) for job in (
+        async_write(i), db.transaction_in_thread(thread_write(i)))))
+    rows = await db.fetchall("SELECT last FROM case_counters")
+    assert len(rows) == 40 and {r[0] for r in rows} == {1}
+
+
+async def test_a_locked_database_is_a_store_error_for_thread_transactions(db_path):
+    holder = await Database.open(db_path)
+    waiter = await Database.open(db_path, busy_timeout_ms=50)
+    try:
+        async with holder.write():
+            with pytest.raises(StoreError):
+                await waiter.transaction_in_thread(lambda conn: conn.execute("SELECT 1"))
+    finally:
+        await holder.close()
+        await waiter.close()

@@ -1,0 +1,96 @@
+"""The case store alone: filings per second with the full transaction (the number from the
+day's counter, the case, its first event and the agents' card in the outbox).
+
+Writes go through one connection per process, serialised as in production, with
+`--concurrency` tasks filing at once on it (as concurrent chats do); `--writers` opens
+that many connections (as the action server and bot processes would). Prints figures and writes bench/results/store.json.
+
+usage: .venv/bin/python -m bench.store [--cases 5000] [--writers 1] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bench.local import percentile
+from bot.cases.models import CaseDraft, CaseKind
+from bot.cases.store import CaseStore
+from bot.config import ROOT
+from bot.db import Database
+
+
+async def writer(path: Path, first: int, count: int, latencies: list[float],
+                 concurrency: int) -> None:
+    """One connection (one process), filing from `concurrency` tasks at once."""
+    db = await Database.open(path)
+    store = CaseStore(db, agents_chat_id=-100900)
+    try:
+        await asyncio.gather(*(
+            file_some(store, range(first + k, first + count, concurrency), latencies)
+            for k in range(concurrency)))
+    finally:
+        await db.close()
+
+
+async def file_some(store: CaseStore, ids: range, latencies: list[float]) -> None:
+    for i in ids:
+        draft = CaseDraft(citizen_id=i, chat_id=i, kind=CaseKind.COMPLAINT,
+                          description=f"第{i}号测试：小区门口的路灯坏了，晚上看不清路",
+                          category="城乡建设", department="南通市城市管理局",
+                          district="崇川区", phone="13912345678")
+        started = time.perf_counter()
+        await store.file_case(draft, source_key=f"bench:{i}")
+        latencies.append((time.perf_counter() - started) * 1000)
+
+
+async def run(cases: int, writers: int, concurrency: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "hotline.db"
+        await (await Database.open(path)).close()  # migrations, outside the timing
+        latencies: list[float] = []
+        per = cases // writers
+        started = time.perf_counter()
+        await asyncio.gather(*(writer(path, w * per, per, latencies, concurrency)
+                               for w in range(writers)))
+        elapsed = time.perf_counter() - started
+        db = await Database.open(path)
+        try:
+            counts = {table: (await db.fetchone(f"SELECT count(*) FROM {table}"))[0]
+                      for table in ("cases", "case_events", "outbox")}
+            numbers = (await db.fetchone("SELECT count(DISTINCT number) FROM cases"))[0]
+        finally:
+            await db.close()
+    return {
+        "cases": per * writers, "writers": writers, "tasks_per_writer": concurrency,
+        "seconds": round(elapsed, 2),
+        "filings_per_s": round(per * writers / elapsed),
+        "latency_ms": {"p50": round(statistics.median(latencies), 3),
+                       "p95": round(percentile(latencies, 0.95), 3),
+                       "p99": round(percentile(latencies, 0.99), 3)},
+        "rows": counts, "distinct_numbers": numbers,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cases", type=int, default=5000)
+    parser.add_argument("--writers", type=int, default=1,
+                        help="connections, as separate processes would have")
+    parser.add_argument("--concurrency", type=int, default=8,
+                        help="tasks filing at once on each connection, as the bot's chats do")
+    args = parser.parse_args()
+    figures = asyncio.run(run(args.cases, args.writers, args.concurrency))
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "store.json").write_text(json.dumps(figures, indent=2) + "\n")
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
