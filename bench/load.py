@@ -233,7 +233,9 @@ def main() -> None:
         rasa_port = free_port()
         settings = Settings(data_dir=data, db_path=data / "hotline.db", rasa_port=rasa_port,
                             action_port=free_port(), rasa_url=f"http://127.0.0.1:{rasa_port}",
-                            agents_chat_id=AGENTS_CHAT, telegram_rate_limit=args.telegram_limit)
+                            agents_chat_id=AGENTS_CHAT, telegram_rate_limit=args.telegram_limit,
+                            # The stack's capacity is measured, not the per-citizen limit.
+                            citizen_rate_per_minute=0)
         actions, rasa = action_server(settings), rasa_server(settings, model)
         actions.start()
         rasa.start()

@@ -66,6 +66,7 @@ class Settings:
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     agents_chat_id: int | None = None
     telegram_rate_limit: float = 30.0
+    citizen_rate_per_minute: float = 20.0
     handoff_idle_minutes: float = 30.0
     supervision_seconds: float = 60.0
 
@@ -110,6 +111,8 @@ class Settings:
             admin_ids=_ids(env, "HOTLINE_ADMIN_IDS"),
             agents_chat_id=agents_chat_id,
             telegram_rate_limit=_float(env, "TELEGRAM_RATE_LIMIT", cls.telegram_rate_limit),
+            citizen_rate_per_minute=_float(env, "HOTLINE_CITIZEN_RATE_PER_MINUTE",
+                                           cls.citizen_rate_per_minute),
             handoff_idle_minutes=_float(env, "HOTLINE_HANDOFF_IDLE_MINUTES",
                                         cls.handoff_idle_minutes),
             supervision_seconds=_float(env, "HOTLINE_SUPERVISION_SECONDS",

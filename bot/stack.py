@@ -201,6 +201,7 @@ def hotline_env(settings: Settings) -> dict[str, str]:
         "HOTLINE_HANDOFF_IDLE_MINUTES": str(settings.handoff_idle_minutes),
         "HOTLINE_SUPERVISION_SECONDS": str(settings.supervision_seconds),
         "TELEGRAM_RATE_LIMIT": str(settings.telegram_rate_limit),
+        "HOTLINE_CITIZEN_RATE_PER_MINUTE": str(settings.citizen_rate_per_minute),
     }
 
 

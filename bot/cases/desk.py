@@ -403,6 +403,11 @@ class CaseDesk:
                                          f"新期限 {format_date(case.deadline)}。", "unhappy", now)
             return RatingResult("ok", case, rating)
 
+    async def owns_answered_callback(self, callback_id: int, citizen_id: int) -> bool:
+        return await self.db.fetchone(
+            "SELECT 1 FROM callbacks WHERE id = ? AND citizen_id = ? AND outcome = 'answered'",
+            (callback_id, citizen_id)) is not None
+
     async def open_comment(self, callback_id: int, citizen_id: int) -> bool:
         """The citizen chose to add a comment: their next message (within 30 minutes) is it."""
         until = (self.clock() + COMMENT_WINDOW).isoformat()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -33,6 +34,8 @@ from bot.roles import Roles
 from bot.supervision import Supervision
 from bot.telegram import citizen, staff, texts
 from bot.telegram.context import HotlineApp, HotlineContext, Services
+from bot.telegram.limits import CitizenLimiter
+from bot.telegram.staff import STAFF as STAFF_ROLES
 from bot.telegram.state import TelegramState
 from bot.telegram.updates import PerChatUpdateProcessor
 
@@ -44,6 +47,26 @@ async def drop_duplicate_update(update: Update, context: HotlineContext) -> None
     if not await context.state.claim_update(update.update_id):
         log.info("dropping duplicate update %s", update.update_id)
         raise ApplicationHandlerStop
+
+
+async def limit_rate(update: Update, context: HotlineContext) -> None:
+    """A person sending more than the per-minute limit is told once and then ignored for a
+    while; staff are never limited.
+    """
+    user = update.effective_user
+    if user is None:
+        return
+    allowed, tell = await context.bot_data.limiter.check(user.id)
+    if allowed or await context.roles.has(user.id, *STAFF_ROLES):
+        return
+    log.warning("user %s is over the rate limit; update %s dropped", user.id, update.update_id)
+    if update.callback_query is not None:
+        with contextlib.suppress(TelegramError):
+            await update.callback_query.answer(texts.SLOW_DOWN[:200])
+    elif tell and update.effective_chat is not None:
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_message(update.effective_chat.id, texts.SLOW_DOWN)
+    raise ApplicationHandlerStop
 
 
 async def on_error(update: object, context: HotlineContext) -> None:
@@ -82,6 +105,7 @@ def build_application(
         services.state = TelegramState(db)
         services.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout)
         services.emergencies = EmergencyLog(db)
+        services.limiter = CitizenLimiter(settings.citizen_rate_per_minute)
         services.roles = Roles(db, settings)
         services.departments = load_directory()
         services.desk = CaseDesk(db, services.roles, agents_chat_id=settings.agents_chat_id,
@@ -140,8 +164,10 @@ def build_application(
 
 
 def register_handlers(app: HotlineApp) -> None:
-    # Group -1 runs before every other group: a duplicate update stops here.
-    app.add_handler(TypeHandler(Update, drop_duplicate_update), group=-1)
+    # These groups run before every other: a duplicate update stops first, then an update
+    # over the sender's rate limit.
+    app.add_handler(TypeHandler(Update, drop_duplicate_update), group=-2)
+    app.add_handler(TypeHandler(Update, limit_rate), group=-1)
 
     app.add_handler(CommandHandler("start", citizen.start))
     app.add_handler(CommandHandler("help", citizen.help_command))

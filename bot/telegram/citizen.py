@@ -7,11 +7,13 @@ import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from bot.cases import cards
 from bot.cases.models import normalize_case_number
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 
 # Longest message passed on to Rasa. Telegram itself allows 4,096 characters.
 MAX_TEXT = 3000
+SEND_ATTEMPTS = 4
 # Rasa answers most messages faster than this; only slower turns show 「正在输入」.
 TYPING_DELAY = 0.4
 CALLBACK_RE = re.compile(r"^k(\d{1,12}):(\d{1,2})$")
@@ -158,6 +161,9 @@ async def rating_press(update: Update, context: HotlineContext) -> None:
     desk = context.bot_data.desk
     user = query.from_user.id
     if choice in "cn":
+        if not await desk.owns_answered_callback(callback_id, user):
+            await query.answer(texts.BUTTON_STALE)
+            return
         opened = choice == "c" and await desk.open_comment(callback_id, user)
         await query.answer()
         await _remove_keyboard(query.message)
@@ -204,7 +210,7 @@ async def converse(update: Update, context: HotlineContext, text: str) -> None:
             log.warning("Rasa unavailable for update %s: %s", update.update_id, exc)
             replies = []
     if not replies:
-        await context.bot.send_message(chat.id, texts.APOLOGY)
+        await send_text(context, chat.id, texts.APOLOGY)
         return
     for reply in replies:
         await send_reply(context, chat.id, reply)
@@ -224,7 +230,37 @@ async def send_reply(context: HotlineContext, chat_id: int, reply: BotReply) -> 
     pieces = split_message(text)
     for i, piece in enumerate(pieces):
         last = i == len(pieces) - 1
-        await context.bot.send_message(chat_id, piece, reply_markup=markup if last else None)
+        await send_text(context, chat_id, piece, markup if last else None)
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    """Telegram busy (429), a 5xx or the network: yes. A refused request (400, 403): no."""
+    if isinstance(exc, RetryAfter):
+        return True
+    return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
+
+
+def _wait(retry_state: RetryCallState) -> float:
+    """What Telegram asks for after a 429; otherwise 0.5 s, 1 s, 2 s."""
+    exc = retry_state.outcome.exception() if retry_state.outcome else None
+    if isinstance(exc, RetryAfter):
+        after = exc.retry_after
+        return after.total_seconds() if isinstance(after, timedelta) else float(after)
+    return 0.5 * 2 ** (retry_state.attempt_number - 1)
+
+
+async def send_text(context: HotlineContext, chat_id: int, text: str,
+                    markup: InlineKeyboardMarkup | None = None) -> Message:
+    """sendMessage, retried a few times when Telegram is busy or failing.
+
+    A reply that Telegram accepted but whose answer was lost (a timeout) may arrive
+    twice; one lost reply to a citizen would be worse.
+    """
+    async for attempt in AsyncRetrying(retry=retry_if_exception(_worth_retrying), wait=_wait,
+                                       stop=stop_after_attempt(SEND_ATTEMPTS), reraise=True):
+        with attempt:
+            return await context.bot.send_message(chat_id, text, reply_markup=markup)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def keyboard_markup(keyboard_id: int, titles: list[str]) -> InlineKeyboardMarkup:

@@ -17,6 +17,7 @@ from bot.outbox import Outbox
 from bot.rasa import RasaClient
 from bot.roles import Roles
 from bot.supervision import Supervision
+from bot.telegram.limits import CitizenLimiter
 from bot.telegram.state import TelegramState
 
 
@@ -36,6 +37,7 @@ class Services:
     delivery: DeliveryWorker | None = None
     supervision: Supervision | None = None
     departments: Directory | None = None
+    limiter: CitizenLimiter | None = None
 
 
 class HotlineContext(CallbackContext[ExtBot, dict, dict, Services]):
