@@ -49,6 +49,9 @@ MAX_DESCRIPTION = 3000
 # A first message shorter than this ("我要投诉") is a request to file, not the matter itself.
 MIN_PREFILL = 12
 _TRIGGER_ONLY = re.compile(r"^(我)?(要|想)?(投诉|举报|求助|建议|反映|登记)(一下|个问题|一个问题|问题)?$")
+# Typed instead of pressing 「说完了」 / 「没有照片/发完了」 (elderly citizens often type it).
+_TYPED_DONE = re.compile(r"^(我)?(说完了?|讲完了?|发完了?|完了|好了|没了|没有了?|就这些了?|就这样吧?|没有照片了?|"
+                         r"不用了?|没有其他的?了?|没有别的了?)[。.!！~]*$")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$")
 
@@ -133,7 +136,7 @@ class ValidateCaseForm(FormValidationAction):
                                              domain: DomainDict) -> dict[str, Any]:
         if value is None:  # reset, not answered: nothing to check or say
             return {"case_description_done": None}
-        if value is True:
+        if value is True or _TYPED_DONE.match(clean_text(str(value or ""))):
             return {"case_description_done": True}
         # More text: the description goes on over several messages.
         addition = clean_text(str(value or ""))
@@ -187,7 +190,7 @@ class ValidateCaseForm(FormValidationAction):
                                        tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         if value is None:  # reset, not answered: nothing to check or say
             return {"case_photos_done": None}
-        if value is True:
+        if value is True or _TYPED_DONE.match(clean_text(str(value or ""))):
             return {"case_photos_done": True}
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         photos = list(tracker.get_slot("case_photos") or [])

@@ -277,3 +277,22 @@ async def test_a_slot_reset_when_the_form_starts_is_not_an_answer(slot):
     result, dispatcher = await validate(slot, None, text="我要投诉")
     assert result == {slot: None}
     assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize("typed", ["说完了", "没了", "就这些。", "我说完了", "没有照片", "发完了"])
+async def test_typing_done_instead_of_pressing_the_button_ends_the_step(typed):
+    form = ValidateCaseForm()
+    tracker = make_tracker(slots={"case_description": "路灯坏了一个月"})
+    done = await form.validate_case_description_done(typed, CollectingDispatcher(), tracker, {})
+    assert done == {"case_description_done": True}
+    photos = await form.validate_case_photos_done(typed, CollectingDispatcher(), tracker, {})
+    assert photos == {"case_photos_done": True}
+
+
+async def test_more_text_is_still_added_to_the_description():
+    form = ValidateCaseForm()
+    tracker = make_tracker(slots={"case_description": "路灯坏了一个月"})
+    more = await form.validate_case_description_done("晚上没人修，说完了再补充",
+                                                     CollectingDispatcher(), tracker, {})
+    assert more["case_description_done"] is None
+    assert more["case_description"].endswith("晚上没人修，说完了再补充")
