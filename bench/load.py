@@ -107,15 +107,31 @@ class Citizen:
         return await self._turn(kind, lambda: self.api.send_text(self.user, text))
 
     async def press(self, kind: str, replies: list[dict], title: str) -> list[dict]:
-        for message in reversed(replies):
+        """Presses the button `title` of the last turn's replies. Under load a turn's last
+        message (the one with the buttons) can come later than QUIET after the first, so
+        it is waited for before the flow counts as broken.
+        """
+        deadline = time.monotonic() + REPLY_TIMEOUT
+        after = replies[0]["message_id"] - 1 if replies else self.api.last_message_id()
+        while True:
+            found = self._button(self.api.sent_after(self.user, after), title)
+            if found is not None:
+                message, button = found
+                return await self._turn(kind, lambda: self.api.press_button(
+                    self.user, message, button["callback_data"]))
+            if time.monotonic() > deadline:
+                self.figures.errors[f"flow: no 「{title}」 button"] += 1
+                raise LookupError(title)
+            await asyncio.sleep(0.05)
+
+    @staticmethod
+    def _button(messages: list[dict], title: str) -> tuple[dict, dict] | None:
+        for message in reversed(messages):
             for row in message.get("reply_markup", {}).get("inline_keyboard", []):
                 for button in row:
                     if button["text"] == title:
-                        return await self._turn(kind, lambda m=message, b=button:
-                                                self.api.press_button(self.user, m,
-                                                                      b["callback_data"]))
-        self.figures.errors[f"flow: no 「{title}」 button"] += 1
-        raise LookupError(title)
+                        return message, button
+        return None
 
     async def ask_policy(self) -> None:
         await self.say("policy", self.rng.choice(POLICY))

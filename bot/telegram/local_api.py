@@ -257,12 +257,16 @@ class LocalBotApi:
             return found if len(found) >= count else None
         return await self.wait_for(ready, timeout)
 
+    def sent_after(self, chat_id: int, after: int) -> list[dict[str, Any]]:
+        """The bot's messages in one chat with message_id above `after` (as first sent)."""
+        return [m for m in self._outgoing.get(chat_id, ()) if m["message_id"] > after]
+
     async def chat_messages(self, chat_id: int, after: int, count: int = 1,
                             timeout: float = 30.0) -> list[dict[str, Any]]:
         """Like `wait_for_messages` for one chat, without waking on other chats' traffic."""
         deadline = time.monotonic() + timeout
         while True:
-            found = [m for m in self._outgoing.get(chat_id, ()) if m["message_id"] > after]
+            found = self.sent_after(chat_id, after)
             if len(found) >= count:
                 return found
             signal = self._chat_signals.setdefault(chat_id, asyncio.Event())
