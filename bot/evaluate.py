@@ -70,12 +70,13 @@ def knowledge_report(models: Classifiers) -> list[str]:
 
 
 def topics_report(models: Classifiers) -> list[str]:
-    letters = _load("topic_letters.yml")
     lines = []
-    if letters:
-        hits = sum(models.topics.predict(x["text"]) == x["topic"] for x in letters)
-        lines.append(f"topic of {len(letters)} held-out letters (testsets/topic_letters.yml): "
-                     f"accuracy {hits / len(letters):.3f}")
+    for name in ("topic_letters.yml", "topic_letters_2.yml"):
+        letters = _load(name)
+        if letters:
+            hits = sum(models.topics.predict(x["text"]) == x["topic"] for x in letters)
+            lines.append(f"topic of {len(letters)} held-out letters (testsets/{name}): "
+                         f"accuracy {hits / len(letters):.3f}")
     questions = [(q, models.search.kb[i["entry"]].topic) for i in _load("knowledge.yml")
                  if i["entry"] for q in i["questions"]]
     if questions:
@@ -85,18 +86,21 @@ def topics_report(models: Classifiers) -> list[str]:
 
 
 def categories_report(models: Classifiers) -> list[str]:
-    cases = _load("cases.yml")
-    if not cases:
-        return []
-    gold = [c["category"] for c in cases]
-    predicted = [models.cases.predict(c["text"]).category for c in cases]
-    accuracy = sum(g == p for g, p in zip(gold, predicted)) / len(gold)
-    confusions = Counter((g, p) for g, p in zip(gold, predicted) if g != p).most_common(5)
-    return [
-        f"category of {len(cases)} held-out letters (testsets/cases.yml): "
-        f"macro-F1 {macro_f1(gold, predicted):.3f}, accuracy {accuracy:.3f}",
-        "  most common confusions: " + ", ".join(f"{g}->{p} x{n}" for (g, p), n in confusions),
-    ]
+    lines = []
+    for name in ("cases.yml", "category_letters.yml"):
+        cases = _load(name)
+        if not cases:
+            continue
+        gold = [c["category"] for c in cases]
+        predicted = [models.cases.predict(c["text"]).category for c in cases]
+        accuracy = sum(g == p for g, p in zip(gold, predicted)) / len(gold)
+        confusions = Counter((g, p) for g, p in zip(gold, predicted) if g != p).most_common(5)
+        lines += [
+            f"category of {len(cases)} held-out letters (testsets/{name}): "
+            f"macro-F1 {macro_f1(gold, predicted):.3f}, accuracy {accuracy:.3f}",
+            "  most common confusions: " + ", ".join(f"{g}->{p} x{n}" for (g, p), n in confusions),
+        ]
+    return lines
 
 
 def main() -> None:

@@ -34,17 +34,24 @@ TRAINING_CODE = ("bot/training.py", "bot/training_data.py", "bot/classifiers.py"
                  "bot/cases/classify.py", "bot/cases/departments.py")
 
 
-def training_inputs() -> list[Path]:
+# Inputs of the scikit-learn classifiers only: changing them retrains those, not Rasa.
+CLASSIFIER_ONLY = ("data/category_letters.yml",)
+
+
+def training_inputs(rasa_only: bool = False) -> list[Path]:
     files = [ROOT / "config.yml", ROOT / "domain.yml", ROOT / "requirements" / "rasa-engine.txt"]
     files += [ROOT / name for name in TRAINING_CODE]
     for folder in ("nlu", "knowledge", "data"):
         files.extend(sorted(p for p in (ROOT / folder).rglob("*") if p.is_file()))
+    if rasa_only:
+        files = [f for f in files if str(f.relative_to(ROOT)) not in CLASSIFIER_ONLY]
     return files
 
 
-def content_hash() -> str:
+def content_hash(rasa_only: bool = False) -> str:
+    """The name of the models trained from the current inputs (Rasa's: `rasa_only`)."""
     digest = hashlib.sha256()
-    for path in training_inputs():
+    for path in training_inputs(rasa_only):
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
@@ -113,10 +120,11 @@ def train_classifiers(name: str, force: bool) -> None:
 
 
 def train(force: bool = False) -> Path:
-    name = content_hash()
+    name = content_hash(rasa_only=True)
     model = MODELS / f"{name}.tar.gz"
     generated = prepare_training_data()
-    train_classifiers(name, force)
+    train_classifiers(content_hash(), force)
+    _prune(MODELS.glob("*.classifiers.joblib"))
     if model.exists() and not force:
         print(f"train: model {model.name} is up to date", file=sys.stderr)
         return model
@@ -140,8 +148,11 @@ def train(force: bool = False) -> Path:
         print("\n".join(tail), file=sys.stderr)
         raise SystemExit(f"train: rasa train failed (exit {result.returncode}); log: {log_path}")
     print(f"train: trained in {time.monotonic() - started:.1f} s", file=sys.stderr)
-    models = sorted(MODELS.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in models[KEEP_MODELS:]:
-        old.unlink()
-        old.with_name(old.name.replace(".tar.gz", ".classifiers.joblib")).unlink(missing_ok=True)
+    _prune(MODELS.glob("*.tar.gz"))
     return model
+
+
+def _prune(paths) -> None:
+    """Keeps the newest KEEP_MODELS files of one kind."""
+    for old in sorted(paths, key=lambda p: p.stat().st_mtime, reverse=True)[KEEP_MODELS:]:
+        old.unlink(missing_ok=True)

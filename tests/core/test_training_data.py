@@ -16,6 +16,7 @@ from bot.training_data import (
     TOPIC_KEYWORDS,
     _nlu_index,
     case_examples,
+    category_letters,
     topic_letters,
 )
 
@@ -40,6 +41,16 @@ def test_no_text_is_labelled_with_two_intents():
 def test_case_examples_cover_every_category():
     found = {e.category for e in case_examples()}
     assert found == set(CATEGORIES)
+
+
+def test_category_letters_cover_every_category_and_stay_out_of_the_test_sets():
+    import yaml
+
+    letters = category_letters()
+    assert {e.category for e in letters} == set(CATEGORIES)
+    held_out = yaml.safe_load((ROOT / "testsets" / "category_letters.yml").read_text("utf-8"))
+    trained = {e.text for e in letters + case_examples()}
+    assert not trained & {" ".join(item["text"].split()) for item in held_out}
 
 
 def test_topic_letters_use_known_topics():
