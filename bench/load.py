@@ -22,6 +22,7 @@ import asyncio
 import json
 import random
 import re
+import socket
 import statistics
 import tempfile
 import time
@@ -32,7 +33,7 @@ from pathlib import Path
 from bench.local import free_port, percentile
 from bot.config import ROOT, Settings
 from bot.db import Database
-from bot.stack import action_server, bot_process, rasa_server, train_model
+from bot.stack import action_server, bot_process, rasa_servers, train_model
 from bot.telegram import texts
 from bot.telegram.local_api import LocalBotApi, serve_http
 
@@ -225,6 +226,25 @@ async def store_check(settings: Settings, told: list[str]) -> dict:
     }
 
 
+def free_port_run(count: int) -> int:
+    """The first of `count` consecutive free ports (Rasa shards use consecutive ports)."""
+    for _ in range(50):
+        first = free_port()
+        ports = range(first, first + count)
+        if all(_is_free(port) for port in ports):
+            return first
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def summary(values: list[float]) -> dict:
     if not values:
         return {"count": 0}
@@ -240,35 +260,44 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--think", type=float, default=2.0,
                         help="mean seconds a citizen waits between turns (0: none)")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="keep the databases and logs here (default: a temporary folder)")
+    parser.add_argument("--rasa-shards", type=int, default=1,
+                        help="HOTLINE_RASA_SHARDS: Rasa processes, citizens split by user id")
     parser.add_argument("--telegram-limit", type=float, default=0.0,
                         help="TELEGRAM_RATE_LIMIT for the bot (30 = Telegram's; 0 = off)")
     args = parser.parse_args()
     model = train_model()
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp)
-        rasa_port = free_port()
-        settings = Settings(data_dir=data, db_path=data / "hotline.db", rasa_port=rasa_port,
+        data = args.data_dir.resolve() if args.data_dir else Path(tmp)
+        rasa_port = free_port_run(args.rasa_shards)
+        settings = Settings(rasa_shards=args.rasa_shards, data_dir=data, db_path=data / "hotline.db", rasa_port=rasa_port,
                             action_port=free_port(), rasa_url=f"http://127.0.0.1:{rasa_port}",
                             agents_chat_id=AGENTS_CHAT, telegram_rate_limit=args.telegram_limit,
                             # The stack's capacity is measured, not the per-citizen limit.
                             citizen_rate_per_minute=0)
-        actions, rasa = action_server(settings), rasa_server(settings, model)
+        actions, rasas = action_server(settings), rasa_servers(settings, model)
         actions.start()
-        rasa.start()
+        for rasa in rasas:
+            rasa.start()
         try:
             actions.wait_ready(120)
-            rasa.wait_ready(300)
+            for rasa in rasas:
+                rasa.wait_ready(300)
             run = asyncio.run(drive(settings, args.citizens, args.duration, args.think,
                                     args.telegram_limit))
-            rss = {"rasa": rasa.rss_mb(), "actions": actions.rss_mb(), **run["rss"]}
+            rss = {**{r.name: r.rss_mb() for r in rasas}, "actions": actions.rss_mb(),
+                   **run["rss"]}
             check = asyncio.run(store_check(settings, run["figures"].told_numbers))
         finally:
-            rasa.stop()
+            for rasa in rasas:
+                rasa.stop()
             actions.stop()
     f: Figures = run["figures"]
     result = {
         "citizens": args.citizens, "duration_s": round(run["elapsed"], 1),
         "think_s": args.think, "telegram_rate_limit": args.telegram_limit,
+        "rasa_shards": args.rasa_shards,
         "messages": f.messages,
         "messages_per_s": round(f.messages / run["elapsed"], 1),
         "latency_ms": summary(f.latencies),

@@ -59,6 +59,7 @@ class Settings:
     action_port: int = 5055
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_timeout: float = 15.0
+    rasa_shards: int = 1
     data_dir: Path = ROOT / "var"
     db_path: Path = ROOT / "var" / "hotline.db"
     agent_ids: frozenset[int] = field(default_factory=frozenset)
@@ -73,7 +74,18 @@ class Settings:
     @property
     def tracker_db_path(self) -> Path:
         """Rasa's SQL tracker store (conversations), beside the case store."""
-        return self.data_dir / "tracker.db"
+        return self.shard_tracker_db_path(0)
+
+    def shard_tracker_db_path(self, shard: int) -> Path:
+        """Each Rasa shard keeps its own conversations: a citizen always talks to one shard."""
+        return self.data_dir / ("tracker.db" if shard == 0 else f"tracker-{shard}.db")
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        """One Rasa server, or `rasa_shards` of them on consecutive ports from `rasa_port`."""
+        if self.rasa_shards <= 1:
+            return [self.rasa_url]
+        return [f"http://127.0.0.1:{self.rasa_port + i}" for i in range(self.rasa_shards)]
 
     @property
     def log_dir(self) -> Path:
@@ -104,6 +116,7 @@ class Settings:
             action_port=_int(env, "ACTION_SERVER_PORT", cls.action_port),
             rasa_url=(env.get("RASA_URL", "").strip() or f"http://127.0.0.1:{rasa_port}").rstrip("/"),
             rasa_timeout=_float(env, "RASA_TIMEOUT", cls.rasa_timeout),
+            rasa_shards=max(1, _int(env, "HOTLINE_RASA_SHARDS", cls.rasa_shards)),
             data_dir=data_dir,
             db_path=_path(env, "HOTLINE_DB_PATH", data_dir / "hotline.db"),
             agent_ids=_ids(env, "HOTLINE_AGENT_IDS"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,19 +52,25 @@ class RasaClient:
     (py-spy, `make bench`); aiohttp does the same work for a fraction of it.
     """
 
-    def __init__(self, base_url: str, timeout: float = 15.0) -> None:
-        self.base_url = base_url.rstrip("/")
+    def __init__(self, base_urls: str | list[str], timeout: float = 15.0) -> None:
+        urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
+        self.base_urls = [url.rstrip("/") for url in urls]
         # As long as Rasa keeps the connection busy answering; `timeout` between reads.
-        self.timeout = aiohttp.ClientTimeout(total=None, connect=3.0, sock_read=timeout)
+        # (sock_connect, not connect: waiting for a pooled connection under load is no failure.)
+        self.timeout = aiohttp.ClientTimeout(total=None, sock_connect=3.0, sock_read=timeout)
         self._session: aiohttp.ClientSession | None = None
 
     def _http(self) -> aiohttp.ClientSession:
         # Created on first use, inside the running event loop, as aiohttp requires.
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                self.base_url, timeout=self.timeout,
-                connector=aiohttp.TCPConnector(limit=100))
+                timeout=self.timeout, connector=aiohttp.TCPConnector(limit=256))
         return self._session
+
+    def url_for(self, sender: str) -> str:
+        """A citizen always talks to the same Rasa shard, which holds their conversation."""
+        key = int(sender) if sender.lstrip("-").isdigit() else zlib.crc32(sender.encode())
+        return self.base_urls[key % len(self.base_urls)]
 
     async def close(self) -> None:
         if self._session is not None:
@@ -75,7 +82,8 @@ class RasaClient:
         """Posts one message; raises `RasaUnavailable` when Rasa cannot be reached."""
         body = {"sender": sender, "message": message, "metadata": metadata or {}}
         try:
-            async with self._http().post("/webhooks/rest/webhook", json=body) as response:
+            url = f"{self.url_for(sender)}/webhooks/rest/webhook"
+            async with self._http().post(url, json=body) as response:
                 response.raise_for_status()
                 data = await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:

@@ -156,18 +156,26 @@ def action_server(settings: Settings, log_dir: Path | None = None) -> Service:
     )
 
 
-def rasa_server(settings: Settings, model: Path, log_dir: Path | None = None) -> Service:
-    port = settings.rasa_port
+def rasa_server(settings: Settings, model: Path, log_dir: Path | None = None,
+                shard: int = 0) -> Service:
+    """Rasa (or shard `shard` of it: the next port, its own tracker store and log)."""
+    port = settings.rasa_port + shard
+    log_name = "rasa.log" if shard == 0 else f"rasa-{shard}.log"
     return Service(
-        name="Rasa",
+        name="Rasa" if shard == 0 else f"Rasa shard {shard}",
         argv=[str(RASA_VENV / "bin" / "python"), "-m", "bot.rasa_server", "run",
               "--enable-api", "-i", "127.0.0.1",
               "-p", str(port), "-m", str(model), "--endpoints", "endpoints.yml",
               "--credentials", "credentials.yml"],
-        log_path=(log_dir or settings.log_dir) / "rasa.log",
-        env=hotline_env(settings),
+        log_path=(log_dir or settings.log_dir) / log_name,
+        env={**hotline_env(settings),
+             "HOTLINE_TRACKER_DB": str(settings.shard_tracker_db_path(shard))},
         ready=lambda: bool((_get_json(f"http://127.0.0.1:{port}/status") or {}).get("model_file")),
     )
+
+
+def rasa_servers(settings: Settings, model: Path, log_dir: Path | None = None) -> list[Service]:
+    return [rasa_server(settings, model, log_dir, shard) for shard in range(settings.rasa_shards)]
 
 
 def bot_process(settings: Settings, *, console: bool, extra_env: dict[str, str] | None = None,
@@ -193,6 +201,7 @@ def hotline_env(settings: Settings) -> dict[str, str]:
         "RASA_PORT": str(settings.rasa_port),
         "ACTION_SERVER_PORT": str(settings.action_port),
         "RASA_URL": settings.rasa_url,
+        "HOTLINE_RASA_SHARDS": str(settings.rasa_shards),
         "HOTLINE_AGENT_IDS": ",".join(map(str, sorted(settings.agent_ids))),
         "HOTLINE_SUPERVISOR_IDS": ",".join(map(str, sorted(settings.supervisor_ids))),
         "HOTLINE_ADMIN_IDS": ",".join(map(str, sorted(settings.admin_ids))),

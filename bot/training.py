@@ -35,7 +35,12 @@ TRAINING_CODE = ("bot/training.py", "bot/training_data.py", "bot/classifiers.py"
 
 
 # Inputs of the scikit-learn classifiers only: changing them retrains those, not Rasa.
-CLASSIFIER_ONLY = ("data/category_letters.yml",)
+CLASSIFIER_ONLY = (
+    "data/topic_letters.yml", "data/topic_keywords.yml",
+    "data/category_keywords.yml", "data/departments.yml",
+    "bot/classifiers.py", "bot/keywords.py", "bot/keyword_mix.py", "bot/knowledge/search.py",
+    "bot/knowledge/topics.py", "bot/cases/classify.py", "bot/cases/departments.py",
+)
 
 
 def training_inputs(rasa_only: bool = False) -> list[Path]:

@@ -12,8 +12,6 @@ from bot.config import ROOT
 
 NLU_DIR = ROOT / "nlu"
 CASE_EXAMPLES = ROOT / "data" / "case_examples.yml"
-# Long message-board letters (a title line, then the letter), for the category classifier only.
-CATEGORY_LETTERS = ROOT / "data" / "category_letters.yml"
 TOPIC_LETTERS = ROOT / "data" / "topic_letters.yml"
 TOPIC_KEYWORDS = ROOT / "data" / "topic_keywords.yml"
 CATEGORY_KEYWORDS = ROOT / "data" / "category_keywords.yml"
@@ -63,8 +61,6 @@ def nlu_examples(intent: str) -> list[str]:
 
 @lru_cache(maxsize=None)
 def _case_examples(path: Path = CASE_EXAMPLES) -> tuple[CaseExample, ...]:
-    if not path.exists():
-        return ()
     items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     examples = []
     for number, item in enumerate(items, 1):
@@ -85,15 +81,6 @@ def _case_examples(path: Path = CASE_EXAMPLES) -> tuple[CaseExample, ...]:
 def case_examples() -> list[CaseExample]:
     """The complaints, requests, suggestions and reports written in data/case_examples.yml."""
     return list(_case_examples())
-
-
-def category_letters() -> list[CaseExample]:
-    """Message-board letters in data/category_letters.yml (same fields as the case examples).
-
-    They teach the category classifier the long, formal register of written letters; they
-    are not Rasa training data, so they do not lengthen Rasa's training.
-    """
-    return list(_case_examples(CATEGORY_LETTERS))
 
 
 @dataclass(frozen=True)

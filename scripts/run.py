@@ -20,7 +20,7 @@ from bot.stack import (
     StackError,
     action_server,
     bot_process,
-    rasa_server,
+    rasa_servers,
     train_model,
 )
 
@@ -46,26 +46,30 @@ def main() -> int:
         say(str(exc))
         return 1
     actions = action_server(settings)
-    rasa = rasa_server(settings, model)
+    rasas = rasa_servers(settings, model)
     bot = bot_process(settings, console=settings.local_mode,
                       log_path=None if settings.local_mode else settings.log_dir / "bot.stderr.log")
     started = time.monotonic()
     try:
         actions.start()
-        rasa.start()
+        for rasa in rasas:
+            rasa.start()
         say(f"action server on 127.0.0.1:{settings.action_port} (log {actions.log_path})")
-        say(f"Rasa on 127.0.0.1:{settings.rasa_port} with {model.name} (log {rasa.log_path})")
+        for i, rasa in enumerate(rasas):
+            say(f"{rasa.name} on 127.0.0.1:{settings.rasa_port + i} with {model.name} "
+                f"(log {rasa.log_path})")
         actions.wait_ready(120)
         say(f"action server ready after {actions.ready_after:.1f} s")
-        rasa.wait_ready(300)
-        say(f"Rasa ready after {rasa.ready_after:.1f} s")
+        for rasa in rasas:
+            rasa.wait_ready(300)
+            say(f"{rasa.name} ready after {rasa.ready_after:.1f} s")
         say(f"bot starting (log {settings.log_dir / 'bot.log'}); Ctrl-C stops everything")
         say(f"whole stack ready after {time.monotonic() - started:.1f} s")
         # In console mode the bot reads this terminal; Ctrl-C reaches it and us together.
         bot.start(stdin=None)
-        last_restart = {actions.name: 0.0, rasa.name: 0.0}
+        last_restart = {service.name: 0.0 for service in (actions, *rasas)}
         while bot.alive():
-            for service in (actions, rasa):
+            for service in (actions, *rasas):
                 if not service.alive() and time.monotonic() - last_restart[service.name] > 10:
                     say(f"{service.name} stopped (see {service.log_path}); restarting it. "
                         "Until it is back the bot apologises and gives the 12345 number.")
@@ -84,7 +88,8 @@ def main() -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut shutdown short
         bot.stop()
-        rasa.stop()
+        for rasa in rasas:
+            rasa.stop()
         actions.stop()
         say("stopped")
 

@@ -18,7 +18,7 @@ from bot.cases.departments import Directory, load_directory
 from bot.keyword_mix import KeywordMixedClassifier
 from bot.keywords import KeywordScorer, load_keywords
 from bot.knowledge.search import normalize
-from bot.training_data import CATEGORY_KEYWORDS, CaseExample, case_examples, category_letters
+from bot.training_data import CATEGORY_KEYWORDS, CaseExample, case_examples
 
 # Share of the keyword lists (data/category_keywords.yml) in the final mix.
 KEYWORD_WEIGHT = 0.2
@@ -47,7 +47,7 @@ class CaseClassifier(KeywordMixedClassifier):
     @classmethod
     def train(cls, examples: list[CaseExample] | None = None,
               directory: Directory | None = None) -> CaseClassifier:
-        examples = case_examples() + category_letters() if examples is None else examples
+        examples = case_examples() if examples is None else examples
         features = make_union(
             TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=1),
             TfidfVectorizer(analyzer=_words, sublinear_tf=True, min_df=1),

@@ -19,13 +19,7 @@ from bot.keyword_mix import KeywordMixedClassifier
 from bot.keywords import KeywordScorer, load_keywords
 from bot.knowledge.loader import TOPICS, KnowledgeBase
 from bot.knowledge.search import normalize
-from bot.training_data import (
-    TOPIC_KEYWORDS,
-    case_examples,
-    category_letters,
-    nlu_examples,
-    topic_letters,
-)
+from bot.training_data import TOPIC_KEYWORDS, case_examples, nlu_examples, topic_letters
 
 NONE = "none"
 # Below this probability the best topic is not trusted.
@@ -60,8 +54,7 @@ class TopicClassifier(KeywordMixedClassifier):
                 texts.append(normalize(letter.text))
                 labels.append(letter.topic)
         negatives = nlu_examples("chitchat") + nlu_examples("out_of_scope") + nlu_examples("greet")
-        negatives += [c.text for c in case_examples() + category_letters()
-                      if c.category not in TOPICAL_CATEGORIES]
+        negatives += [c.text for c in case_examples() if c.category not in TOPICAL_CATEGORIES]
         for text in negatives:
             texts.append(normalize(text))
             labels.append(NONE)

@@ -103,7 +103,7 @@ def build_application(
         services.db = db
         services.cases = CaseStore(db, agents_chat_id=settings.agents_chat_id)
         services.state = TelegramState(db)
-        services.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout)
+        services.rasa = RasaClient(settings.rasa_urls, settings.rasa_timeout)
         services.emergencies = EmergencyLog(db)
         services.limiter = CitizenLimiter(settings.citizen_rate_per_minute)
         services.roles = Roles(db, settings)
