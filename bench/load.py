@@ -153,7 +153,15 @@ class Citizen:
         replies = await self.say("filing", f"139{self.user % 100_000_000:08d}")
         replies = await self.press("filing", replies, "没有照片/发完了")
         replies = await self.press("filing", replies, "确认提交")
-        numbers = {n for r in replies for n in NUMBER.findall(r["text"])}
+        # The number may come in a later message of the turn than QUIET allows under load.
+        after = replies[0]["message_id"] - 1
+        deadline = time.monotonic() + REPLY_TIMEOUT
+        numbers: set[str] = set()
+        while not numbers and time.monotonic() < deadline:
+            numbers = {n for r in self.api.sent_after(self.user, after)
+                       for n in NUMBER.findall(r["text"])}
+            if not numbers:
+                await asyncio.sleep(0.05)
         if len(numbers) != 1:
             self.figures.errors["flow: no case number"] += 1
             return
@@ -226,12 +234,12 @@ async def store_check(settings: Settings, told: list[str]) -> dict:
     }
 
 
-def free_port_run(count: int) -> int:
+def free_port_run(count: int, avoid: int) -> int:
     """The first of `count` consecutive free ports (Rasa shards use consecutive ports)."""
     for _ in range(50):
         first = free_port()
         ports = range(first, first + count)
-        if all(_is_free(port) for port in ports):
+        if avoid not in ports and all(_is_free(port) for port in ports):
             return first
     raise RuntimeError(f"no {count} consecutive free ports")
 
@@ -270,9 +278,10 @@ def main() -> None:
     model = train_model()
     with tempfile.TemporaryDirectory() as tmp:
         data = args.data_dir.resolve() if args.data_dir else Path(tmp)
-        rasa_port = free_port_run(args.rasa_shards)
+        action_port = free_port()
+        rasa_port = free_port_run(args.rasa_shards, avoid=action_port)
         settings = Settings(rasa_shards=args.rasa_shards, data_dir=data, db_path=data / "hotline.db", rasa_port=rasa_port,
-                            action_port=free_port(), rasa_url=f"http://127.0.0.1:{rasa_port}",
+                            action_port=action_port, rasa_url=f"http://127.0.0.1:{rasa_port}",
                             agents_chat_id=AGENTS_CHAT, telegram_rate_limit=args.telegram_limit,
                             # The stack's capacity is measured, not the per-citizen limit.
                             citizen_rate_per_minute=0)
