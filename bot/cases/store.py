@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import Callable
@@ -61,66 +62,107 @@ class CaseStore:
         self.clock = clock
         # New cases are posted here as cards, through the outbox, in the filing transaction.
         self.agents_chat_id = agents_chat_id
+        self._pending: list[tuple[CaseDraft, str | None, asyncio.Future[Case]]] = []
+        self._flusher: asyncio.Task | None = None
 
     async def file_case(self, draft: CaseDraft, source_key: str | None = None) -> Case:
         """Files a case with its number, deadline, first event and the agents' card, all or
-        nothing.
+        nothing, and returns it once committed.
 
         `source_key` makes filing idempotent: filing again with the same key returns
-        the case the first call created. The transaction runs whole in the database
-        thread: one round trip instead of one per statement (see `bench/store.py`).
+        the case the first call created.
+
+        Filings that arrive while a transaction is in flight are committed together in the
+        next one (group commit), each inside its own savepoint: one filing's failure undoes
+        only that filing, and nobody is told a number before the commit. The transaction
+        runs whole in the database thread (see `bench/store.py` for what this buys).
         """
-        now = self.clock()
+        future: asyncio.Future[Case] = asyncio.get_running_loop().create_future()
+        self._pending.append((draft, source_key, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_filings())
+        return await future
+
+    async def _flush_filings(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            now = self.clock()
+
+            def transaction(conn: sqlite3.Connection) -> list[Case | Exception]:
+                outcomes: list[Case | Exception] = []
+                for draft, source_key, _ in batch:
+                    conn.execute("SAVEPOINT filing")
+                    try:
+                        outcomes.append(self._file_one(conn, draft, source_key, now))
+                    except sqlite3.OperationalError:
+                        raise  # locked, disk full …: the whole transaction fails
+                    except Exception as exc:  # noqa: BLE001 - this filing only
+                        conn.execute("ROLLBACK TO filing")
+                        outcomes.append(exc)
+                    conn.execute("RELEASE filing")
+                return outcomes
+
+            try:
+                outcomes = await self.db.transaction_in_thread(transaction)
+            except Exception as exc:  # noqa: BLE001 - every filing of the batch gets it
+                outcomes = [exc] * len(batch)
+            for (_, _, future), outcome in zip(batch, outcomes):
+                if future.done():  # the caller went away; the filing stands or fell anyway
+                    continue
+                if isinstance(outcome, Exception):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
+
+    def _file_one(self, conn: sqlite3.Connection, draft: CaseDraft, source_key: str | None,
+                  now: datetime) -> Case:
+        """The statements of one filing, inside the open transaction."""
         deadline = deadline_for(draft.kind, now)
-
-        def transaction(conn: sqlite3.Connection) -> Case:
-            if source_key is not None:
-                existing = conn.execute(
-                    "SELECT * FROM cases WHERE source_key = ?", (source_key,)).fetchone()
-                if existing is not None:
-                    return Case.from_row(existing)
-            day = local_date(now).strftime("%Y%m%d")
-            (last,) = conn.execute(
-                "INSERT INTO case_counters (day, last) VALUES (?, 1)"
-                " ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
-                (day,)).fetchone()
-            row = conn.execute(
-                "INSERT INTO cases (number, citizen_id, chat_id, kind, category, department,"
-                " district, address, description, happened, phone, anonymous, status,"
-                " created_at, updated_at, deadline, source_key)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
-                (
-                    f"NT{day}{last:04d}",
-                    draft.citizen_id,
-                    draft.chat_id,
-                    draft.kind.value,
-                    draft.category,
-                    draft.department,
-                    draft.district,
-                    draft.address,
-                    draft.description,
-                    draft.happened,
-                    draft.phone,
-                    int(draft.anonymous),
-                    CaseStatus.ACCEPTED.value,
-                    now.isoformat(),
-                    now.isoformat(),
-                    deadline.isoformat(),
-                    source_key,
-                ),
-            ).fetchone()
-            case = Case.from_row(row)
-            conn.execute(EVENT_SQL, event_params(
-                case.id, now, f"citizen:{draft.citizen_id}", "filed",
-                {"kind": draft.kind.value, "photos": list(draft.photos)}))
-            if self.agents_chat_id is not None:
-                conn.execute(ENQUEUE_SQL, enqueue_params(
-                    chat_id=self.agents_chat_id, text=cards.card(case),
-                    buttons=cards.card_buttons(case), purpose="card", at=now,
-                    case_id=case.id, key=f"card:{case.id}"))
-            return case
-
-        return await self.db.transaction_in_thread(transaction)
+        if source_key is not None:
+            existing = conn.execute(
+                "SELECT * FROM cases WHERE source_key = ?", (source_key,)).fetchone()
+            if existing is not None:
+                return Case.from_row(existing)
+        day = local_date(now).strftime("%Y%m%d")
+        (last,) = conn.execute(
+            "INSERT INTO case_counters (day, last) VALUES (?, 1)"
+            " ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
+            (day,)).fetchone()
+        row = conn.execute(
+            "INSERT INTO cases (number, citizen_id, chat_id, kind, category, department,"
+            " district, address, description, happened, phone, anonymous, status,"
+            " created_at, updated_at, deadline, source_key)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            (
+                f"NT{day}{last:04d}",
+                draft.citizen_id,
+                draft.chat_id,
+                draft.kind.value,
+                draft.category,
+                draft.department,
+                draft.district,
+                draft.address,
+                draft.description,
+                draft.happened,
+                draft.phone,
+                int(draft.anonymous),
+                CaseStatus.ACCEPTED.value,
+                now.isoformat(),
+                now.isoformat(),
+                deadline.isoformat(),
+                source_key,
+            ),
+        ).fetchone()
+        case = Case.from_row(row)
+        conn.execute(EVENT_SQL, event_params(
+            case.id, now, f"citizen:{draft.citizen_id}", "filed",
+            {"kind": draft.kind.value, "photos": list(draft.photos)}))
+        if self.agents_chat_id is not None:
+            conn.execute(ENQUEUE_SQL, enqueue_params(
+                chat_id=self.agents_chat_id, text=cards.card(case),
+                buttons=cards.card_buttons(case), purpose="card", at=now,
+                case_id=case.id, key=f"card:{case.id}"))
+        return case
 
     @staticmethod
     async def _get(conn: aiosqlite.Connection, case_id: int) -> Case:

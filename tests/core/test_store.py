@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import asyncio
 from datetime import date, timedelta
 
@@ -78,3 +80,19 @@ def test_case_numbers_are_found_in_what_people_type():
 ])
 def test_phones_are_masked(phone, masked):
     assert mask_phone(phone) == masked
+
+
+async def test_filings_committed_together_fail_alone(cases, db):
+    def draft(text):
+        return CaseDraft(citizen_id=42, chat_id=42, kind=CaseKind.COMPLAINT, description=text)
+
+    good, bad, also_good = await asyncio.gather(
+        cases.file_case(draft("路灯坏了一个月")),
+        cases.file_case(draft(None)),  # violates NOT NULL: this filing alone fails
+        cases.file_case(draft("下水道堵了")),
+        return_exceptions=True)
+    assert isinstance(bad, sqlite3.IntegrityError)
+    assert good.number[-4:] == "0001" and also_good.number[-4:] == "0002"  # no gap
+    assert await cases.count_cases() == 2
+    events = await db.fetchall("SELECT case_id FROM case_events")
+    assert sorted(e[0] for e in events) == sorted([good.id, also_good.id])
