@@ -12,6 +12,10 @@ import aiohttp
 log = logging.getLogger(__name__)
 
 
+# Concurrent requests to one Rasa server (measured with `make bench`).
+PER_SHARD = 32
+
+
 class RasaUnavailable(RuntimeError):
     """Rasa did not answer, or answered with something that is not a list of messages."""
 
@@ -64,7 +68,11 @@ class RasaClient:
         # Created on first use, inside the running event loop, as aiohttp requires.
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                timeout=self.timeout, connector=aiohttp.TCPConnector(limit=256))
+                timeout=self.timeout,
+                # At most this many turns inside one Rasa at once; the rest wait here.
+                # Past it Rasa only queues internally, each turn then risks the read
+                # timeout, and work for citizens already given up on is wasted.
+                connector=aiohttp.TCPConnector(limit=0, limit_per_host=PER_SHARD))
         return self._session
 
     def url_for(self, sender: str) -> str:
