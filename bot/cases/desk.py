@@ -420,10 +420,13 @@ class CaseDesk:
     async def comment(self, citizen_id: int, text: str) -> Case | None:
         """Takes the optional comment after a rating, if the citizen is within its window."""
         now = self.clock()
+        waiting = ("SELECT * FROM callbacks WHERE citizen_id = ? AND comment_until > ?"
+                   " ORDER BY id DESC LIMIT 1")
+        # Every citizen message passes here: a read first, a write only when one is due.
+        if await self.db.fetchone(waiting, (citizen_id, now.isoformat())) is None:
+            return None
         async with self.db.write() as conn:
-            async with conn.execute(
-                "SELECT * FROM callbacks WHERE citizen_id = ? AND comment_until > ?"
-                " ORDER BY id DESC LIMIT 1", (citizen_id, now.isoformat())) as cur:
+            async with conn.execute(waiting, (citizen_id, now.isoformat())) as cur:
                 row = await cur.fetchone()
             if row is None:
                 return None
