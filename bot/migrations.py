@@ -197,4 +197,11 @@ MIGRATIONS: list[Migration] = [
             "CREATE TABLE supervision_marks (key TEXT PRIMARY KEY, at TEXT NOT NULL)",
         ),
     ),
+    (
+        "0006_callbacks_by_citizen",
+        (
+            # Every citizen message looks for a callback comment it may be answering.
+            "CREATE INDEX callbacks_by_citizen ON callbacks (citizen_id, comment_until)",
+        ),
+    ),
 ]
