@@ -84,7 +84,7 @@ class Citizen:
     async def _turn(self, kind: str, send) -> list[dict]:
         """Sends one update; returns the replies once they stop coming."""
         after = self.api.last_message_id()
-        update = await send()
+        await send()
         queued = time.monotonic()
         try:
             first = await self.api.chat_messages(self.user, after, 1, REPLY_TIMEOUT)
@@ -118,8 +118,8 @@ class Citizen:
             found = self._button(self.api.sent_after(self.user, after), title)
             if found is not None:
                 message, button = found
-                return await self._turn(kind, lambda: self.api.press_button(
-                    self.user, message, button["callback_data"]))
+                return await self._turn(kind, lambda m=message, b=button: self.api.press_button(
+                    self.user, m, b["callback_data"]))
             if time.monotonic() > deadline:
                 self.figures.errors[f"flow: no 「{title}」 button"] += 1
                 raise LookupError(title)

@@ -100,11 +100,6 @@ class CaseDesk:
         async with conn.execute("SELECT * FROM cases WHERE id = ?", (case_id,)) as cur:
             return Case.from_row(await cur.fetchone())
 
-    @staticmethod
-    async def _reload(conn: aiosqlite.Connection, case: Case) -> Case:
-        async with conn.execute("SELECT * FROM cases WHERE id = ?", (case.id,)) as cur:
-            return Case.from_row(await cur.fetchone())
-
     async def _open_case(self, conn: aiosqlite.Connection, number: str, staff: Staff) -> Case:
         """The open case; refused if another agent holds it (supervisors may act anyway)."""
         case = await self._case(conn, number)
@@ -173,10 +168,10 @@ class CaseDesk:
                 " WHERE id = ? AND assignee_id IS NULL",
                 (staff.user_id, staff.name, status, now.isoformat(), case.id))
             if cursor.rowcount != 1:  # pragma: no cover - the write lock makes this unreachable
-                return ClaimResult(await self._reload(conn, case), won=False)
+                return ClaimResult(await self.case_by_id(conn, case.id), won=False)
             await append_event(conn, case.id, now, staff.actor, "claimed",
                                           {"name": staff.name})
-            return ClaimResult(await self._reload(conn, case), won=True)
+            return ClaimResult(await self.case_by_id(conn, case.id), won=True)
 
     async def reply(self, number: str, staff: Staff, text: str) -> Case:
         """A reply for the citizen; it opens a live hand-off with this agent."""
@@ -197,7 +192,7 @@ class CaseDesk:
                 " last_activity_at = excluded.last_activity_at",
                 (case.citizen_id, case.chat_id, case.id, staff.user_id, now.isoformat(),
                  now.isoformat()))
-            return await self._reload(conn, case)
+            return await self.case_by_id(conn, case.id)
 
     async def note(self, number: str, staff: Staff, text: str) -> Case:
         """An internal note: never shown to the citizen."""
@@ -206,7 +201,7 @@ class CaseDesk:
             case = await self._case(conn, number)
             await append_event(conn, case.id, now, staff.actor, "noted", {"text": text})
             await self._set(conn, case, now)
-            return await self._reload(conn, case)
+            return await self.case_by_id(conn, case.id)
 
     async def transfer(self, number: str, staff: Staff, department: str, reason: str) -> Case:
         """转办: the case goes to `department`; the citizen is told where."""
@@ -219,7 +214,7 @@ class CaseDesk:
             await append_event(conn, case.id, now, staff.actor, "transferred",
                                           {"from": case.department, "to": department,
                                            "reason": reason})
-            case = await self._reload(conn, case)
+            case = await self.case_by_id(conn, case.id)
             await enqueue(conn, chat_id=case.chat_id, at=now, case_id=case.id,
                           text=cards.to_citizen_transferred(case, department),
                           purpose="transferred")
@@ -233,7 +228,7 @@ class CaseDesk:
             await self._set(conn, case, now, status=CaseStatus.RETURNED.value)
             await append_event(conn, case.id, now, staff.actor, "returned",
                                           {"department": case.department, "reason": reason})
-            case = await self._reload(conn, case)
+            case = await self.case_by_id(conn, case.id)
             await self.notify_staff(conn, case, f"案件 {case.number} 被 {case.department or '部门'}"
                                  f"退回：{reason}\n请重新派单（/transfer）。", "returned", now)
             return case
@@ -255,7 +250,7 @@ class CaseDesk:
             await enqueue(conn, chat_id=case.chat_id, at=now, case_id=case.id,
                           text=cards.to_citizen_resolved(case, text), purpose="resolved",
                           buttons=cards.rating_buttons(cursor.lastrowid))
-            return await self._reload(conn, case)
+            return await self.case_by_id(conn, case.id)
 
     async def _reopen(self, conn: aiosqlite.Connection, case: Case, actor: str, reason: str,
                       now: datetime) -> Case:
@@ -264,7 +259,7 @@ class CaseDesk:
                         deadline=deadline.isoformat())
         await append_event(conn, case.id, now, actor, "reopened",
                                       {"reason": reason, "deadline": deadline.isoformat()})
-        case = await self._reload(conn, case)
+        case = await self.case_by_id(conn, case.id)
         await enqueue(conn, chat_id=case.chat_id, text=cards.to_citizen_reopened(case),
                       purpose="reopened", at=now, case_id=case.id)
         return case
@@ -290,7 +285,7 @@ class CaseDesk:
             await append_event(
                 conn, case.id, now, staff.actor, "supervised",
                 {"text": note, "deadline": new_deadline.isoformat() if new_deadline else None})
-            case = await self._reload(conn, case)
+            case = await self.case_by_id(conn, case.id)
             extra = f"\n新的办理期限：{format_date(case.deadline)}" if new_deadline else ""
             await self.notify_staff(conn, case, f"【督办】{case.number}（{staff.name}）：{note}{extra}",
                                  "supervised", now)
@@ -352,8 +347,7 @@ class CaseDesk:
         """A citizen's message during a hand-off: into the case history and to the agent."""
         now = self.clock()
         async with self.db.write() as conn:
-            async with conn.execute("SELECT * FROM cases WHERE id = ?", (handoff.case_id,)) as c:
-                case = Case.from_row(await c.fetchone())
+            case = await self.case_by_id(conn, handoff.case_id)
             detail = {"text": text, **({"photo": photo} if photo else {})}
             await append_event(conn, case.id, now, f"citizen:{handoff.citizen_id}",
                                           "citizen_message", detail)
@@ -380,8 +374,7 @@ class CaseDesk:
                 row = await cur.fetchone()
             if row is None:
                 return RatingResult("unknown")
-            async with conn.execute("SELECT * FROM cases WHERE id = ?", (row["case_id"],)) as c:
-                case = Case.from_row(await c.fetchone())
+            case = await self.case_by_id(conn, row["case_id"])
             if row["outcome"] == "answered":
                 return RatingResult("used", case, row["rating"])
             # A late answer after "not reached" is still a real answer and counts.
@@ -434,8 +427,7 @@ class CaseDesk:
                                " WHERE id = ?", (text, row["id"]))
             await append_event(conn, row["case_id"], now, f"citizen:{citizen_id}",
                                           "callback_comment", {"text": text})
-            async with conn.execute("SELECT * FROM cases WHERE id = ?", (row["case_id"],)) as c:
-                return Case.from_row(await c.fetchone())
+            return await self.case_by_id(conn, row["case_id"])
 
     async def close_comment_window(self, citizen_id: int) -> None:
         async with self.db.write() as conn:

@@ -17,7 +17,7 @@ from telegram.error import BadRequest
 
 from bot.cases import cards
 from bot.cases.deadlines import format_date, local_date
-from bot.cases.desk import CaseStillOpen, NotAssignee, Staff
+from bot.cases.desk import CaseStillOpen, ClaimResult, NotAssignee, Staff
 from bot.cases.models import Case, normalize_case_number
 from bot.cases.store import CaseClosed, CaseNotFound
 from bot.db import utcnow
@@ -169,7 +169,7 @@ async def case_command(update: Update, context: HotlineContext) -> None:
 
 # ---- changes --------------------------------------------------------------------------
 
-def claim_text(result, staff: Staff) -> str:
+def claim_text(result: ClaimResult) -> str:
     if result.won:
         return f"已认领 {result.case.number}，期限 {format_date(result.case.deadline)}。"
     return texts.STAFF_NOT_YOURS.format(number=result.case.number,
@@ -179,7 +179,7 @@ def claim_text(result, staff: Staff) -> str:
 @requires(*STAFF)
 async def claim_command(update: Update, context: HotlineContext) -> None:
     async def act(number: str, staff: Staff, _: str) -> str:
-        return claim_text(await context.desk.claim(number, staff), staff)
+        return claim_text(await context.desk.claim(number, staff))
     await run_case_action(update, context, texts.USAGE["claim"], act, needs_text=False)
 
 
@@ -341,7 +341,7 @@ async def staff_button(update: Update, context: HotlineContext) -> None:
     try:
         if verb == "c":
             result = await context.desk.claim(number, staff)
-            await query.answer(claim_text(result, staff)[:200])
+            await query.answer(claim_text(result)[:200])
             if result.won:
                 await _edit(query, f"{query.message.text}\n——\n认领人：{staff.name}",
                             [[("转办", f"a:t:{number}"), ("详情", f"a:d:{number}")]])
