@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import re
 import socket
@@ -30,8 +29,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.local import free_port, percentile
-from bot.config import ROOT, Settings
+from bench.local import free_port, percentile, report
+from bot.config import Settings
 from bot.db import Database
 from bot.stack import action_server, bot_process, rasa_servers, train_model
 from bot.telegram import texts
@@ -316,13 +315,7 @@ def main() -> None:
         **check,
         "rss_mb": {k: round(v or 0) for k, v in rss.items()},
     }
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = out / f"load-{stamp}.json"
-    path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-    print(json.dumps(result, ensure_ascii=False, indent=2))
-    print(f"written to {path.relative_to(ROOT)}")
+    report(f"load-{time.strftime('%Y%m%d-%H%M%S')}", result)
 
 
 if __name__ == "__main__":

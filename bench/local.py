@@ -38,6 +38,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def report(name: str, figures: dict) -> Path:
+    """Prints the figures and writes them to bench/results/<name>.json for comparison."""
+    text = json.dumps(figures, ensure_ascii=False, indent=2)
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.json"
+    path.write_text(text + "\n", encoding="utf-8")
+    print(text)
+    print(f"written to {path.relative_to(ROOT)}")
+    return path
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
@@ -97,10 +109,7 @@ def main() -> None:
         finally:
             rasa.stop()
             actions.stop()
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "local.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(json.dumps(figures, indent=2))
+    report("local", figures)
 
 
 if __name__ == "__main__":

@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from bench.local import percentile
+from bench.local import percentile, report
 from bot.cases.models import CaseDraft, CaseKind
 from bot.cases.store import CaseStore
-from bot.config import ROOT
 from bot.db import Database
 
 
@@ -86,10 +84,7 @@ def main() -> None:
                         help="tasks filing at once on each connection, as the bot's chats do")
     args = parser.parse_args()
     figures = asyncio.run(run(args.cases, args.writers, args.concurrency))
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "store.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(json.dumps(figures, indent=2))
+    report("store", figures)
 
 
 if __name__ == "__main__":
