@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from bot.config import ROOT
+from bot.knowledge.loader import TOPICS
 
 NLU_DIR = ROOT / "nlu"
 CASE_EXAMPLES = ROOT / "data" / "case_examples.yml"
@@ -32,6 +33,9 @@ class CaseExample:
     category: str
     kind: str
     text: str
+    # The policy topic the letter is about, when it is about one (a 政法 letter about
+    # moving a 户口 is a household-registration question too); None otherwise.
+    topic: str | None = None
 
 
 def _examples_block(block: str) -> list[str]:
@@ -74,7 +78,10 @@ def _case_examples(path: Path = CASE_EXAMPLES) -> tuple[CaseExample, ...]:
             raise TrainingDataError(f"{where}: kind must be one of {CASE_KINDS}, got {kind!r}")
         if not isinstance(text, str) or not text.strip():
             raise TrainingDataError(f"{where}: text is empty")
-        examples.append(CaseExample(category, kind, " ".join(text.split())))
+        topic = item.get("topic")
+        if topic is not None and topic not in TOPICS:
+            raise TrainingDataError(f"{where}: unknown topic {topic!r}; one of {sorted(TOPICS)}")
+        examples.append(CaseExample(category, kind, " ".join(text.split()), topic))
     return tuple(examples)
 
 

@@ -1,9 +1,10 @@
 """Which policy topic a message is about (医保, 公积金…), or none.
 
 A linear classifier over character n-grams, trained at load time (about a second)
-on the knowledge base's examples, each labelled with its entry's topic, and on
-messages about no topic: small talk, out-of-scope requests and complaints of
-other categories. Used by batch triage and by case intake; needs scikit-learn.
+on the knowledge base's examples, each labelled with its entry's topic, on the
+case examples marked with the topic they are about, and on messages about no
+topic: small talk, out-of-scope requests and the remaining letters of other
+categories. Used by batch triage and by case intake; needs scikit-learn.
 """
 
 from __future__ import annotations
@@ -54,7 +55,12 @@ class TopicClassifier(KeywordMixedClassifier):
                 texts.append(normalize(letter.text))
                 labels.append(letter.topic)
         negatives = nlu_examples("chitchat") + nlu_examples("out_of_scope") + nlu_examples("greet")
-        negatives += [c.text for c in case_examples() if c.category not in TOPICAL_CATEGORIES]
+        for case in case_examples():
+            if case.topic is not None:
+                texts.append(normalize(case.text))
+                labels.append(case.topic)
+            elif case.category not in TOPICAL_CATEGORIES:
+                negatives.append(case.text)
         for text in negatives:
             texts.append(normalize(text))
             labels.append(NONE)

@@ -11,10 +11,13 @@ from bot.cases.departments import DISTRICTS, DepartmentError, load_directory
 from bot.config import ROOT
 from bot.keywords import load_keywords
 from bot.knowledge.loader import TOPICS, load_knowledge
+from bot.knowledge.search import normalize
 from bot.training_data import (
     CATEGORIES,
     CATEGORY_KEYWORDS,
     TOPIC_KEYWORDS,
+    TrainingDataError,
+    _case_examples,
     _nlu_index,
     case_examples,
     topic_letters,
@@ -38,6 +41,29 @@ def test_no_text_is_labelled_with_two_intents():
     assert clashes == {}
 
 
+def test_a_case_example_may_name_the_policy_topic_it_is_about(tmp_path: Path):
+    path = tmp_path / "cases.yml"
+    path.write_text("- {category: 政法, kind: help, topic: household_registration, text: 户口怎么迁}\n"
+                    "- {category: 政法, kind: help, text: 被骗了怎么报案}\n", encoding="utf-8")
+    assert [e.topic for e in _case_examples(path)] == ["household_registration", None]
+    bad = tmp_path / "bad.yml"
+    bad.write_text("- {category: 政法, kind: help, topic: 户口, text: 户口怎么迁}\n", encoding="utf-8")
+    with pytest.raises(TrainingDataError, match=r"bad.yml: item 1: unknown topic '户口'"):
+        _case_examples(bad)
+
+
+def test_case_examples_about_a_topic_are_not_taught_as_no_topic():
+    about = [e for e in case_examples() if e.topic]
+    assert about and all(e.topic in TOPICS for e in about)
+    from bot.classifiers import load_classifiers
+
+    learned = load_classifiers().topics.pipeline  # without the keyword lists' help
+    # Taught as their topic, not as "none", so the learned part reads them back as it
+    # (taught as "none", it read 2 of 15 as their topic).
+    predicted = learned.predict([normalize(e.text) for e in about])
+    assert sum(p == e.topic for p, e in zip(predicted, about)) >= 0.9 * len(about)
+
+
 def test_case_examples_cover_every_category():
     found = {e.category for e in case_examples()}
     assert found == set(CATEGORIES)
@@ -47,7 +73,9 @@ def test_held_out_letters_cover_every_category_and_are_never_trained_on():
     trained = {e.text for e in case_examples()} | {t.text for t in topic_letters()}
     for name, key, labels in (("category_letters.yml", "category", set(CATEGORIES)),
                               ("cases.yml", "category", set(CATEGORIES)),
-                              ("topic_letters_2.yml", "topic", set(TOPICS))):
+                              ("topic_letters.yml", "topic", set(TOPICS)),
+                              ("topic_letters_2.yml", "topic", set(TOPICS)),
+                              ("topic_letters_3.yml", "topic", set(TOPICS))):
         held_out = yaml.safe_load((ROOT / "testsets" / name).read_text("utf-8"))
         assert {item[key] for item in held_out} <= labels
         assert not trained & {" ".join(item["text"].split()) for item in held_out}, name
