@@ -133,6 +133,25 @@ class ActionAnswerPolicy(Action):
         return [SlotSet("kb_query", question)]
 
 
+class ActionSmallTalk(Action):
+    """Chit-chat and out-of-scope messages get their short answer, unless the message is
+    plainly a policy question the intent classifier misread; that one is searched."""
+
+    def name(self) -> str:
+        return "action_small_talk"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        res = await resources.get()
+        text = tracker.latest_message.get("text") or ""
+        if res.topics.clear_policy_topic(text) is not None:
+            return await ActionAnswerPolicy().run(dispatcher, tracker, domain)
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        dispatcher.utter_message(response=SMALL_TALK_RESPONSES.get(intent, "utter_chitchat"))
+        return []
+
+
 class ActionKbNone(Action):
     def name(self) -> str:
         return "action_kb_none"

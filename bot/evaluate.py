@@ -71,7 +71,8 @@ def knowledge_report(models: Classifiers) -> list[str]:
 
 def topics_report(models: Classifiers) -> list[str]:
     lines = []
-    for name in ("topic_letters.yml", "topic_letters_2.yml", "topic_letters_3.yml"):
+    for name in ("topic_letters.yml", "topic_letters_2.yml", "topic_letters_3.yml",
+                 "topic_letters_4.yml"):
         letters = _load(name)
         if letters:
             hits = sum(models.topics.predict(x["text"]) == x["topic"] for x in letters)

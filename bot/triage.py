@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 SMALLTALK_INTENTS = {"greet", "goodbye", "thanks", "affirm", "deny", "chitchat", "cancel"}
 CASE_INTENTS = {"file_complaint", "file_help", "file_suggestion", "file_report", "ask_human"}
 SELF_SERVICE_INTENTS = {"check_status", "my_cases"}
+# The intents whose rule runs action_small_talk (nlu/rules/basics.yml).
+MISREAD_AS_SMALL_TALK = {"chitchat", "out_of_scope"}
 # Shorter than this and about nothing the bot knows: not a case for a person.
 SHORT_MESSAGE = 20
 
@@ -81,9 +83,11 @@ class Triage:
         if emergency is not None:
             return TriageResult(item_id, "emergency", topic, None, None,
                                 f"emergency_{emergency.kind}", 1.0)
-        if intent in SMALLTALK_INTENTS:
+        # As action_small_talk does: a plain policy question misread as chit-chat is searched.
+        misread = intent in MISREAD_AS_SMALL_TALK and self.topics.clear_policy_topic(text)
+        if intent in SMALLTALK_INTENTS and not misread:
             return TriageResult(item_id, "smalltalk", None, None, None, intent, confidence)
-        if intent == "out_of_scope":
+        if intent == "out_of_scope" and not misread:
             return TriageResult(item_id, "out_of_scope", None, None, None, intent, confidence)
         if intent in SELF_SERVICE_INTENTS:
             return TriageResult(item_id, "answer", None, None, None, intent, confidence)

@@ -75,7 +75,8 @@ def test_held_out_letters_cover_every_category_and_are_never_trained_on():
                               ("cases.yml", "category", set(CATEGORIES)),
                               ("topic_letters.yml", "topic", set(TOPICS)),
                               ("topic_letters_2.yml", "topic", set(TOPICS)),
-                              ("topic_letters_3.yml", "topic", set(TOPICS))):
+                              ("topic_letters_3.yml", "topic", set(TOPICS)),
+                              ("topic_letters_4.yml", "topic", set(TOPICS))):
         held_out = yaml.safe_load((ROOT / "testsets" / name).read_text("utf-8"))
         assert {item[key] for item in held_out} <= labels
         assert not trained & {" ".join(item["text"].split()) for item in held_out}, name
