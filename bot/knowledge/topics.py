@@ -20,13 +20,22 @@ from bot.keyword_mix import KeywordMixedClassifier
 from bot.keywords import KeywordScorer, load_keywords
 from bot.knowledge.loader import TOPICS, KnowledgeBase
 from bot.knowledge.search import normalize
-from bot.training_data import TOPIC_KEYWORDS, case_examples, nlu_examples, topic_letters
+from bot.training_data import (
+    TOPIC_KEYWORDS,
+    TopicLetter,
+    case_examples,
+    nlu_examples,
+    topic_letters,
+)
 
 NONE = "none"
 # Below this probability the best topic is not trusted.
 MIN_PROBABILITY = 0.2
-# Share of the keyword lists (data/topic_keywords.yml) in the final mix.
+# Share of the keyword lists (data/topic_keywords.yml) in the final mix, the character
+# n-grams and the regularisation: chosen by scripts/compare_topic_models.py.
 KEYWORD_WEIGHT = 0.5
+NGRAM_RANGE = (1, 3)
+C = 20.0
 # A message the intent classifier takes for small talk or out of scope is still a policy
 # question when the topic is this probable and the message this long (characters): 「现在还在领
 # 失业金，剩下的几个月能不能一次性发给我」 is not chit-chat. Set on the project's held-out
@@ -50,14 +59,23 @@ class TopicClassifier(KeywordMixedClassifier):
         super().__init__(pipeline, keywords, keyword_weight)
 
     @classmethod
-    def train(cls, kb: KnowledgeBase) -> TopicClassifier:
+    def train(
+        cls,
+        kb: KnowledgeBase,
+        letters: list[TopicLetter] | None = None,
+        keyword_weight: float = KEYWORD_WEIGHT,
+        ngram_range: tuple[int, int] = NGRAM_RANGE,
+        c: float = C,
+    ) -> TopicClassifier:
+        """`letters` default to data/topic_letters.yml; the rest are for comparisons
+        (scripts/compare_topic_models.py)."""
         texts: list[str] = []
         labels: list[str] = []
         for entry in kb.entries:
             for example in entry.examples:
                 texts.append(normalize(example))
                 labels.append(entry.topic)
-        for letter in topic_letters():
+        for letter in topic_letters() if letters is None else letters:
             if letter.topic in TOPICS:
                 texts.append(normalize(letter.text))
                 labels.append(letter.topic)
@@ -72,11 +90,11 @@ class TopicClassifier(KeywordMixedClassifier):
             texts.append(normalize(text))
             labels.append(NONE)
         pipeline = make_pipeline(
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=1),
-            LogisticRegression(C=20, solver="saga", max_iter=300, class_weight="balanced"),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range, sublinear_tf=True),
+            LogisticRegression(C=c, solver="saga", max_iter=300, class_weight="balanced"),
         )
         pipeline.fit(texts, labels)
-        return cls(pipeline, load_keywords(TOPIC_KEYWORDS))
+        return cls(pipeline, load_keywords(TOPIC_KEYWORDS), keyword_weight)
 
     def guess(self, text: str) -> TopicGuess:
         probabilities = self.probabilities(text)
