@@ -18,10 +18,17 @@ class KeywordMixedClassifier:
 
     def probabilities(self, text: str) -> np.ndarray:
         """The mix of the classifier and the keyword lists, in `pipeline.classes_` order."""
-        learned = self.pipeline.predict_proba([normalize(text)])[0]
+        return self.probabilities_many([text])[0]
+
+    def probabilities_many(self, texts: list[str]) -> np.ndarray:
+        """`probabilities` for many texts at once (one row each): much cheaper per text."""
+        mixed = self.pipeline.predict_proba([normalize(text) for text in texts])
         if self.keywords is None:
-            return learned
-        counted = self.keywords.distribution(text, list(self.pipeline.classes_))
-        if counted is None:
-            return learned
-        return (1 - self.keyword_weight) * learned + self.keyword_weight * np.array(counted)
+            return mixed
+        classes = list(self.pipeline.classes_)
+        for row, text in enumerate(texts):
+            counted = self.keywords.distribution(text, classes)
+            if counted is not None:
+                mixed[row] = ((1 - self.keyword_weight) * mixed[row]
+                              + self.keyword_weight * np.array(counted))
+        return mixed

@@ -23,9 +23,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.cases.classify import CategoryGuess
 from bot.classifiers import Classifiers, load_classifiers
 from bot.emergency import detect as detect_emergency
-from bot.knowledge.search import decide
+from bot.knowledge.search import SearchResult, decide
+from bot.knowledge.topics import TopicGuess
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,8 @@ CASE_INTENTS = {"file_complaint", "file_help", "file_suggestion", "file_report",
 SELF_SERVICE_INTENTS = {"check_status", "my_cases"}
 # The intents whose rule runs action_small_talk (nlu/rules/basics.yml).
 MISREAD_AS_SMALL_TALK = {"chitchat", "out_of_scope"}
+# Messages read by the scikit-learn models at once.
+BATCH = 64
 # Shorter than this and about nothing the bot knows: not a case for a person.
 SHORT_MESSAGE = 20
 
@@ -75,27 +79,40 @@ class Triage:
         return cls(Agent.load(str(model)), load_classifiers())
 
     async def triage(self, item_id: Any, text: str) -> TriageResult:
+        return (await self.triage_many([(item_id, text)]))[0]
+
+    async def triage_many(self, items: list[tuple[Any, str]]) -> list[TriageResult]:
+        """Rasa parses one message at a time; the scikit-learn models read them all at once."""
+        texts = [text for _, text in items]
+        parses = [await self.agent.parse_message(text) for text in texts]
+        topics = self.topics.guesses(texts)
+        cases = self.cases.predict_many(texts)
+        searches = self.search.find_many(texts, k=3)
+        return [
+            self._decide(item_id, text, *found)
+            for (item_id, text), *found in zip(items, parses, topics, cases, searches, strict=True)
+        ]
+
+    def _decide(self, item_id: Any, text: str, parse: dict[str, Any], topic_guess: TopicGuess,
+                guess: CategoryGuess, result: SearchResult) -> TriageResult:
         emergency = detect_emergency(text)
-        parse = await self.agent.parse_message(text)
         intent, confidence = top_intent(parse)
-        topic = self.topics.predict(text)
-        category = department = None
+        topic = topic_guess.topic
         if emergency is not None:
             return TriageResult(item_id, "emergency", topic, None, None,
                                 f"emergency_{emergency.kind}", 1.0)
         # As action_small_talk does: a plain policy question misread as chit-chat is searched.
-        misread = intent in MISREAD_AS_SMALL_TALK and self.topics.clear_policy_topic(text)
+        misread = (intent in MISREAD_AS_SMALL_TALK
+                   and self.topics.clear_policy_topic(text, topic_guess))
         if intent in SMALLTALK_INTENTS and not misread:
             return TriageResult(item_id, "smalltalk", None, None, None, intent, confidence)
         if intent == "out_of_scope" and not misread:
             return TriageResult(item_id, "out_of_scope", None, None, None, intent, confidence)
         if intent in SELF_SERVICE_INTENTS:
             return TriageResult(item_id, "answer", None, None, None, intent, confidence)
-        guess = self.cases.predict(text)
         category, department = guess.category, guess.department
         if intent in CASE_INTENTS:
             return TriageResult(item_id, "case", topic, category, department, intent, confidence)
-        result = self.search.find(text, k=3)
         hits = result.hits
         route = decide(result)
         # The topic classifier reads the whole message; the entry found is a second opinion.
@@ -132,11 +149,12 @@ def _read(stream: TextIO) -> list[dict[str, Any]]:
 async def run(model: Path, items: list[dict[str, Any]], out: TextIO) -> float:
     triage = Triage.load(model)
     started = time.perf_counter()
-    for item in items:
-        result = await triage.triage(item.get("id"), str(item.get("text") or ""))
-        record = asdict(result)
-        record["confidence"] = round(record["confidence"], 4)
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    for start in range(0, len(items), BATCH):
+        batch = [(item.get("id"), str(item.get("text") or "")) for item in items[start:start + BATCH]]
+        for result in await triage.triage_many(batch):
+            record = asdict(result)
+            record["confidence"] = round(record["confidence"], 4)
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
     out.flush()
     return time.perf_counter() - started
 
@@ -146,6 +164,11 @@ def main() -> None:
     out = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    # Rasa's structured log writes every parsed message, text and all, at debug level:
+    # no citizen's words in the log, and no time spent writing them.
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     from bot.training import train
 
     items = _read(sys.stdin)

@@ -59,7 +59,15 @@ class CaseClassifier(KeywordMixedClassifier):
 
     def predict(self, text: str, topic: str | None = None,
                 district: str | None = None) -> CategoryGuess:
-        probabilities = self.probabilities(text)
+        return self._guess(text, self.probabilities(text), topic, district)
+
+    def predict_many(self, texts: list[str]) -> list[CategoryGuess]:
+        """`predict` for many texts at once, without topic or district."""
+        return [self._guess(text, row, None, None)
+                for text, row in zip(texts, self.probabilities_many(texts), strict=True)]
+
+    def _guess(self, text: str, probabilities: np.ndarray, topic: str | None,
+               district: str | None) -> CategoryGuess:
         best = int(np.argmax(probabilities))
         category = str(self.pipeline.classes_[best])
         department = self.directory.route(category, text, topic=topic, district=district)

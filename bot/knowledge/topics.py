@@ -97,19 +97,26 @@ class TopicClassifier(KeywordMixedClassifier):
         return cls(pipeline, load_keywords(TOPIC_KEYWORDS), keyword_weight)
 
     def guess(self, text: str) -> TopicGuess:
-        probabilities = self.probabilities(text)
-        best = int(np.argmax(probabilities))
-        topic = self.pipeline.classes_[best]
-        if topic == NONE or probabilities[best] < MIN_PROBABILITY:
-            return TopicGuess(None, float(probabilities[best]))
-        return TopicGuess(str(topic), float(probabilities[best]))
+        return self.guesses([text])[0]
+
+    def guesses(self, texts: list[str]) -> list[TopicGuess]:
+        found = []
+        for probabilities in self.probabilities_many(texts):
+            best = int(np.argmax(probabilities))
+            topic = self.pipeline.classes_[best]
+            if topic == NONE or probabilities[best] < MIN_PROBABILITY:
+                found.append(TopicGuess(None, float(probabilities[best])))
+            else:
+                found.append(TopicGuess(str(topic), float(probabilities[best])))
+        return found
 
     def predict(self, text: str) -> str | None:
         return self.guess(text).topic
 
-    def clear_policy_topic(self, text: str) -> str | None:
-        """The topic when the message is plainly a policy question, whatever the intent was."""
+    def clear_policy_topic(self, text: str, guess: TopicGuess | None = None) -> str | None:
+        """The topic when the message is plainly a policy question, whatever the intent was.
+        `guess` is this text's guess, if already made."""
         if len(text.strip()) < CLEAR_POLICY_LENGTH:
             return None
-        guess = self.guess(text)
+        guess = guess or self.guess(text)
         return guess.topic if guess.probability >= CLEAR_POLICY_PROBABILITY else None
