@@ -17,6 +17,11 @@ from actions.resources import Resources
 from bot.classifiers import load_classifiers
 from bot.config import ROOT, Settings
 
+# A plain policy question that the intent classifier might take for chit-chat, and chit-chat
+# that must stay chit-chat (action_small_talk and batch triage decide alike on both).
+MISREAD_QUESTION = "我现在还在领失业保险金，下个月要搬去外地跟儿子住，剩下几个月的失业金能不能一次性领走"
+SMALL_TALK_LINES = ("今天天气真不错，适合出去走走", "你会唱歌吗", "帮我推荐一部好看的电影吧")
+
 
 @pytest.fixture(scope="session")
 def domain() -> dict[str, Any]:

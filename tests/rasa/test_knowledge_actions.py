@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.knowledge import ActionAnswerPolicy, ActionKbFeedback, ActionKbNone, ActionSmallTalk
 from bot.knowledge.search import Hit, SearchResult, decide
 from bot.payloads import payload
-from tests.rasa.conftest import make_tracker
+from tests.rasa.conftest import MISREAD_QUESTION, SMALL_TALK_LINES, make_tracker
 
 
 async def test_a_clear_question_is_answered_with_channel_review_date_and_feedback(res, domain):
@@ -128,9 +128,9 @@ async def test_not_solved_offers_to_file_a_case(res, domain):
 
 
 async def test_a_plain_policy_question_taken_for_chit_chat_is_still_answered(res, domain):
-    question = "我现在还在领失业保险金，下个月要搬去外地跟儿子住，剩下几个月的失业金能不能一次性领走"
     dispatcher = CollectingDispatcher()
-    await ActionSmallTalk().run(dispatcher, make_tracker(question, intent="chitchat"), domain)
+    await ActionSmallTalk().run(dispatcher, make_tracker(MISREAD_QUESTION, intent="chitchat"),
+                                domain)
     assert dispatcher.messages and all("response" not in m or m["response"] is None
                                        for m in dispatcher.messages)
     assert dispatcher.messages[-1]["buttons"]  # feedback, candidates, or the offer to file
@@ -139,7 +139,7 @@ async def test_a_plain_policy_question_taken_for_chit_chat_is_still_answered(res
 @pytest.mark.parametrize("intent,response", [("chitchat", "utter_chitchat"),
                                              ("out_of_scope", "utter_out_of_scope")])
 async def test_small_talk_gets_its_short_answer(res, domain, intent, response):
-    for text in ("今天天气真不错，适合出去走走", "你会唱歌吗", "帮我推荐一部好看的电影吧"):
+    for text in SMALL_TALK_LINES:
         dispatcher = CollectingDispatcher()
         events = await ActionSmallTalk().run(dispatcher, make_tracker(text, intent=intent), domain)
         assert [m["response"] for m in dispatcher.messages] == [response], text

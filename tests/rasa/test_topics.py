@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.knowledge.loader import TOPICS
 from bot.knowledge.search import normalize
 from bot.training_data import case_examples
+from tests.rasa.conftest import MISREAD_QUESTION
 
 
 def test_case_examples_about_a_topic_are_not_taught_as_no_topic(classifiers):
@@ -19,8 +20,7 @@ def test_case_examples_about_a_topic_are_not_taught_as_no_topic(classifiers):
 
 def test_a_clear_policy_topic_needs_length_and_probability(classifiers):
     topics = classifiers.topics
-    question = "我现在还在领失业保险金，下个月要搬去外地跟儿子住，剩下几个月的失业金能不能一次性领走"
-    assert topics.clear_policy_topic(question) == "unemployment"
+    assert topics.clear_policy_topic(MISREAD_QUESTION) == "unemployment"
     assert topics.predict("失业金") == "unemployment"
     assert topics.clear_policy_topic("失业金") is None  # too short to overrule the intent
     assert topics.clear_policy_topic("今天天气真不错，适合出去走走，你觉得呢") is None

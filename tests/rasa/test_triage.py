@@ -12,6 +12,7 @@ import pytest
 
 from bot.config import ROOT
 from bot.triage import Triage, _read
+from tests.rasa.conftest import MISREAD_QUESTION, SMALL_TALK_LINES
 
 CONTRACT = {"id", "route", "topic", "category", "department", "intent", "confidence", "entry"}
 ROUTES = {"answer", "clarify", "case", "emergency", "smalltalk", "out_of_scope"}
@@ -76,15 +77,12 @@ class ParsedAs:
                 "intent_ranking": [{"name": self.intent, "confidence": 0.8}]}
 
 
-LONG_QUESTION = "我现在还在领失业保险金，下个月要搬去外地跟儿子住，剩下几个月的失业金能不能一次性领走"
-
-
 @pytest.mark.parametrize("intent", ["chitchat", "out_of_scope"])
 async def test_a_plain_policy_question_misread_as_small_talk_is_still_searched(
     classifiers, intent
 ):
     triage = Triage(ParsedAs(intent), classifiers)
-    result = await triage.triage(1, LONG_QUESTION)
+    result = await triage.triage(1, MISREAD_QUESTION)
     assert result.route in {"answer", "clarify", "case"}
     assert result.topic == "unemployment"
 
@@ -92,6 +90,6 @@ async def test_a_plain_policy_question_misread_as_small_talk_is_still_searched(
 @pytest.mark.parametrize("intent,route", [("chitchat", "smalltalk"), ("out_of_scope", "out_of_scope")])
 async def test_small_talk_stays_small_talk(classifiers, intent, route):
     triage = Triage(ParsedAs(intent), classifiers)
-    for text in ("今天天气真不错，适合出去走走", "你会唱歌吗", "帮我推荐一部好看的电影吧"):
+    for text in SMALL_TALK_LINES:
         result = await triage.triage(1, text)
         assert (result.route, result.topic) == (route, None), text
