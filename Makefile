@@ -1,6 +1,6 @@
 # The project's commands. Each one sets up what it needs first (fast when nothing changed).
 .DEFAULT_GOAL := help
-.PHONY: help setup train run test triage eval bench kb-report
+.PHONY: help setup train run test triage ask eval bench kb-report
 
 BOT_PY := .venv/bin/python
 RASA_PY := .venv-rasa/bin/python
@@ -9,6 +9,7 @@ help:
 	@echo "make run     set up, train if needed, start action server + Rasa + bot (console without a token)"
 	@echo "make test    set up, train if needed, validate the data and run every test"
 	@echo "make triage  JSON lines {id, text} on stdin -> one triage JSON line each on stdout"
+	@echo "make ask     JSON lines {id, text} on stdin -> {id, reply, route}: each a new citizen through the live bot"
 	@echo "make eval    Rasa's report on the held-out test split + scores on ../shared/eval"
 	@echo "make bench   benchmarks (load through the whole stack, store throughput)"
 	@echo "make kb-report  knowledge entries marked unhelpful and questions that found nothing"
@@ -27,6 +28,9 @@ test: train
 
 triage: train
 	@$(RASA_PY) -m bot.triage
+
+ask: train
+	@$(BOT_PY) -m bot.ask
 
 eval: train
 	@bash scripts/eval.sh

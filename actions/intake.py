@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import resources
-from actions.knowledge import citizen_id
+from actions.knowledge import citizen_id, tag_route
 from bot.cases.deadlines import CHINA, format_date
 from bot.cases.departments import DISTRICTS
 from bot.cases.models import CaseDraft, CaseKind, mask_phone
@@ -106,6 +106,7 @@ class ActionStartCase(Action):
             text=f"好的，我来帮您登记这件{kind.label}的事，工作人员会跟进办理。大约需要一分钟；"
                  "中途想退出，发送「算了」或 /cancel 即可。"
         )
+        tag_route(dispatcher, "case")
         stale = tuple(name for name in CASE_SLOTS if tracker.get_slot(name) is not None)
         events = reset(stale) + [
             SlotSet("case_draft_id", uuid.uuid4().hex),
@@ -401,5 +402,19 @@ class ActionCancelCase(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
         dispatcher.utter_message(response="utter_case_cancelled")
+        return [ActiveLoop(None), SlotSet("requested_slot", None)] + reset(
+            CASE_SLOTS + FOLLOWUP_SLOTS)
+
+
+class ActionStopCaseForm(Action):
+    """Closes the case form silently: the bot has answered an emergency with 110/119/120."""
+
+    def name(self) -> str:
+        return "action_stop_case_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        if tracker.active_loop_name is None:
+            return []
         return [ActiveLoop(None), SlotSet("requested_slot", None)] + reset(
             CASE_SLOTS + FOLLOWUP_SLOTS)

@@ -64,6 +64,14 @@ def understood_as_small_talk(tracker: Tracker) -> str | None:
     return None
 
 
+def tag_route(dispatcher: CollectingDispatcher, route: str) -> None:
+    """Tells the bot what this turn did (answer, clarify, case, smalltalk …); shown to no one."""
+    dispatcher.utter_message(json_message={"route": route})
+
+
+PROBLEM_OFFER = ("听起来您遇到了需要有关部门处理的问题。需要的话，我可以帮您登记下来，"
+                 "由工作人员跟进办理，并告诉您案件编号。")
+PROBLEM_BUTTON = {"title": "登记诉求", "payload": '/file_case{"case_kind":"complaint"}'}
 FILE_BUTTON = {"title": "登记诉求，由工作人员跟进", "payload": '/file_case{"case_kind":"consult"}'}
 
 
@@ -104,6 +112,7 @@ class ActionAnswerPolicy(Action):
         if route == "answer":
             entry = hits[0].entry
             send_answer(dispatcher, entry)
+            tag_route(dispatcher, "answer")
             return [
                 SlotSet("kb_entry", entry.id),
                 SlotSet("kb_topic", entry.topic),
@@ -116,11 +125,13 @@ class ActionAnswerPolicy(Action):
             ]
             buttons.append({"title": "都不是", "payload": payload("kb_none")})
             dispatcher.utter_message(text="您想问的是下面哪一个？", buttons=buttons)
+            tag_route(dispatcher, "clarify")
             return [SlotSet("kb_query", question), SlotSet("kb_topic", hits[0].entry.topic)]
         small_talk = understood_as_small_talk(tracker)
         if small_talk is not None:
             # Unsure what it was, and it is no policy question: answer as small talk.
             dispatcher.utter_message(response=small_talk)
+            tag_route(dispatcher, "smalltalk")
             return []
         await res.feedback.record_miss(citizen_id(tracker), question, "fallback")
         dispatcher.utter_message(
@@ -130,6 +141,7 @@ class ActionAnswerPolicy(Action):
             ),
             buttons=[FILE_BUTTON],
         )
+        tag_route(dispatcher, "case")
         return [SlotSet("kb_query", question)]
 
 
@@ -147,8 +159,14 @@ class ActionSmallTalk(Action):
         text = tracker.latest_message.get("text") or ""
         if res.topics.clear_policy_topic(text) is not None:
             return await ActionAnswerPolicy().run(dispatcher, tracker, domain)
+        if res.problems.is_problem(text):
+            # A problem in daily life, said without 投诉 or 举报: offer filing, never turn it away.
+            dispatcher.utter_message(text=PROBLEM_OFFER, buttons=[PROBLEM_BUTTON])
+            tag_route(dispatcher, "case")
+            return [SlotSet("kb_query", text)]
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         dispatcher.utter_message(response=SMALL_TALK_RESPONSES.get(intent, "utter_chitchat"))
+        tag_route(dispatcher, "out_of_scope" if intent == "out_of_scope" else "smalltalk")
         return []
 
 

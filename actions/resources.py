@@ -10,6 +10,7 @@ import asyncio
 from dataclasses import dataclass
 
 from bot.cases.classify import CaseClassifier
+from bot.cases.problems import ProblemDetector
 from bot.cases.store import CaseStore
 from bot.classifiers import Classifiers, load_classifiers
 from bot.config import Settings
@@ -30,6 +31,7 @@ class Resources:
     feedback: FeedbackStore
     topics: TopicClassifier
     classifier: CaseClassifier
+    problems: ProblemDetector
 
     @classmethod
     async def open(cls, settings: Settings, classifiers: Classifiers | None = None) -> Resources:
@@ -44,6 +46,7 @@ class Resources:
             feedback=FeedbackStore(db),
             topics=classifiers.topics,
             classifier=classifiers.cases,
+            problems=classifiers.problems,
         )
 
     async def close(self) -> None:

@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import tempfile
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 from telegram import Update
 
 from bot.config import ROOT, Settings
-from bot.stack import action_server, rasa_server, rss_mb_of_tree, train_model
+from bot.stack import rss_mb_of_tree, scratch_servers, train_model
 from bot.telegram.app import build_application
 from bot.telegram.local_api import LocalBotApi, LocalRequest
 
@@ -30,12 +29,6 @@ MESSAGES = [
     "你好", "异地就医怎么备案", "公积金租房怎么提取", "失业金怎么领", "谢谢",
     "个税汇算什么时候办", "讲个笑话", "居住证怎么办理", "低保申请条件", "工伤认定要多久",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def report(name: str, figures: dict) -> Path:
@@ -77,17 +70,8 @@ def main() -> None:
     args = parser.parse_args()
     model = train_model()
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp)
-        rasa_port, action_port = free_port(), free_port()
-        settings = Settings(data_dir=data, db_path=data / "hotline.db", rasa_port=rasa_port,
-                            action_port=action_port, rasa_url=f"http://127.0.0.1:{rasa_port}")
-        actions, rasa = action_server(settings), rasa_server(settings, model)
         started = time.monotonic()
-        actions.start()
-        rasa.start()
-        try:
-            actions.wait_ready(120)
-            rasa.wait_ready(300)
+        with scratch_servers(Path(tmp), model) as (settings, actions, rasa):
             ready = time.monotonic() - started
             rss_after_start = {"rasa": rasa.rss_mb(), "actions": actions.rss_mb()}
             # One warm-up turn: the action server loads its classifiers on first use.
@@ -106,9 +90,6 @@ def main() -> None:
                                      "actions": round(actions.rss_mb(), 0),
                                      "bot": round(bot_rss, 0)},
             }
-        finally:
-            rasa.stop()
-            actions.stop()
     report("local", figures)
 
 

@@ -1,4 +1,5 @@
-"""The scikit-learn models beside Rasa's: knowledge search, topic and case category.
+"""The scikit-learn models beside Rasa's: knowledge search, topic, case category, and
+whether a message is a daily-life problem.
 
 They are trained by `bot.training` together with the Rasa model and saved beside it
 as models/<hash>.classifiers.joblib, so the action server and batch triage load
@@ -15,6 +16,7 @@ from pathlib import Path
 import joblib
 
 from bot.cases.classify import CaseClassifier
+from bot.cases.problems import ProblemDetector
 from bot.knowledge.loader import KnowledgeBase, load_knowledge
 from bot.knowledge.search import KnowledgeSearch
 from bot.knowledge.topics import TopicClassifier
@@ -27,10 +29,12 @@ class Classifiers:
     search: KnowledgeSearch
     topics: TopicClassifier
     cases: CaseClassifier
+    problems: ProblemDetector
 
     @classmethod
     def train(cls, kb: KnowledgeBase) -> Classifiers:
-        return cls(KnowledgeSearch(kb), TopicClassifier.train(kb), CaseClassifier.train())
+        return cls(KnowledgeSearch(kb), TopicClassifier.train(kb), CaseClassifier.train(),
+                   ProblemDetector.train())
 
 
 def saved_path() -> Path:

@@ -204,4 +204,16 @@ MIGRATIONS: list[Migration] = [
             "CREATE INDEX callbacks_by_citizen ON callbacks (citizen_id, comment_until)",
         ),
     ),
+    (
+        "0007_emergency_levels",
+        (
+            # Doubts (the number given, then the conversation went on) and near misses
+            # (recorded for review, nothing said) are kept beside the emergencies.
+            "ALTER TABLE emergencies ADD COLUMN level TEXT NOT NULL DEFAULT 'emergency'",
+            "ALTER TABLE emergencies ADD COLUMN probability REAL",
+            "ALTER TABLE emergencies ADD COLUMN signs TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE emergencies ADD COLUMN during TEXT NOT NULL DEFAULT 'chat'",
+            "CREATE INDEX emergencies_by_level ON emergencies (level, id)",
+        ),
+    ),
 ]

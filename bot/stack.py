@@ -6,14 +6,16 @@ all three start the stack the same way. Standard library only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -224,3 +226,27 @@ def train_model() -> Path:
         raise StackError("training failed (see the output above)")
     return Path(result.stdout.strip().splitlines()[-1])
 
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def scratch_servers(data: Path, model: Path) -> Iterator[tuple[Settings, Service, Service]]:
+    """The action server and Rasa on free ports, with their data in `data`; stopped on exit."""
+    rasa_port = free_port()
+    settings = Settings(data_dir=data, db_path=data / "hotline.db", rasa_port=rasa_port,
+                        action_port=free_port(), rasa_url=f"http://127.0.0.1:{rasa_port}")
+    actions, rasa = action_server(settings), rasa_server(settings, model)
+    actions.start()
+    rasa.start()
+    try:
+        actions.wait_ready(120)
+        rasa.wait_ready(300)
+        yield settings, actions, rasa
+    finally:
+        rasa.stop()
+        actions.stop()

@@ -31,7 +31,7 @@ KEEP_MODELS = 3
 TRAINING_CODE = ("bot/training.py", "bot/training_data.py", "bot/classifiers.py", "bot/keywords.py",
                  "bot/keyword_mix.py",
                  "bot/knowledge/search.py", "bot/knowledge/topics.py", "bot/knowledge/loader.py",
-                 "bot/cases/classify.py", "bot/cases/departments.py")
+                 "bot/cases/classify.py", "bot/cases/departments.py", "bot/cases/problems.py")
 
 
 # Inputs of the scikit-learn classifiers only: changing them retrains those, not Rasa.
@@ -40,14 +40,18 @@ CLASSIFIER_ONLY = (
     "data/category_keywords.yml", "data/departments.yml",
     "bot/classifiers.py", "bot/keywords.py", "bot/keyword_mix.py", "bot/knowledge/search.py",
     "bot/knowledge/topics.py", "bot/cases/classify.py", "bot/cases/departments.py",
+    "bot/cases/problems.py",
 )
+# Read by the bot itself, not by anything trained here.
+NOT_TRAINED = ("data/emergencies/",)
 
 
 def training_inputs(rasa_only: bool = False) -> list[Path]:
     files = [ROOT / "config.yml", ROOT / "domain.yml", ROOT / "requirements" / "rasa-engine.txt"]
     files += [ROOT / name for name in TRAINING_CODE]
     for folder in ("nlu", "knowledge", "data"):
-        files.extend(sorted(p for p in (ROOT / folder).rglob("*") if p.is_file()))
+        files.extend(sorted(p for p in (ROOT / folder).rglob("*") if p.is_file()
+                            and not str(p.relative_to(ROOT)).startswith(NOT_TRAINED)))
     if rasa_only:
         files = [f for f in files if str(f.relative_to(ROOT)) not in CLASSIFIER_ONLY]
     return files

@@ -25,9 +25,9 @@ from typing import Any, TextIO
 
 from bot.cases.classify import CategoryGuess
 from bot.classifiers import Classifiers, load_classifiers
-from bot.emergency import detect as detect_emergency
 from bot.knowledge.search import SearchResult, decide
 from bot.knowledge.topics import TopicGuess
+from bot.safety.emergency import Assessment, assess_many
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ class Triage:
         self.search = classifiers.search
         self.topics = classifiers.topics
         self.cases = classifiers.cases
+        self.problems = classifiers.problems
 
     @classmethod
     def load(cls, model: Path) -> Triage:
@@ -88,29 +89,36 @@ class Triage:
         topics = self.topics.guesses(texts)
         cases = self.cases.predict_many(texts)
         searches = self.search.find_many(texts, k=3)
+        dangers = assess_many(texts)
         return [
             self._decide(item_id, text, *found)
-            for (item_id, text), *found in zip(items, parses, topics, cases, searches, strict=True)
+            for (item_id, text), *found in zip(items, dangers, parses, topics, cases, searches,
+                                                strict=True)
         ]
 
-    def _decide(self, item_id: Any, text: str, parse: dict[str, Any], topic_guess: TopicGuess,
-                guess: CategoryGuess, result: SearchResult) -> TriageResult:
-        emergency = detect_emergency(text)
+    def _decide(self, item_id: Any, text: str, danger: Assessment, parse: dict[str, Any],
+                topic_guess: TopicGuess, guess: CategoryGuess,
+                result: SearchResult) -> TriageResult:
         intent, confidence = top_intent(parse)
         topic = topic_guess.topic
-        if emergency is not None:
+        if danger.alarming:
+            # The citizen is given the number first (alone, for a sure emergency).
             return TriageResult(item_id, "emergency", topic, None, None,
-                                f"emergency_{emergency.kind}", 1.0)
+                                f"emergency_{danger.kind}", round(danger.probability, 4))
         # As action_small_talk does: a plain policy question misread as chit-chat is searched.
         misread = (intent in MISREAD_AS_SMALL_TALK
                    and self.topics.clear_policy_topic(text, topic_guess))
+        category, department = guess.category, guess.department
+        if (intent in MISREAD_AS_SMALL_TALK and not misread
+                and self.problems.is_problem(text)):
+            # As action_small_talk does: a daily-life problem is offered filing.
+            return TriageResult(item_id, "case", topic, category, department, intent, confidence)
         if intent in SMALLTALK_INTENTS and not misread:
             return TriageResult(item_id, "smalltalk", None, None, None, intent, confidence)
         if intent == "out_of_scope" and not misread:
             return TriageResult(item_id, "out_of_scope", None, None, None, intent, confidence)
         if intent in SELF_SERVICE_INTENTS:
             return TriageResult(item_id, "answer", None, None, None, intent, confidence)
-        category, department = guess.category, guess.department
         if intent in CASE_INTENTS:
             return TriageResult(item_id, "case", topic, category, department, intent, confidence)
         hits = result.hits

@@ -343,12 +343,18 @@ class CaseDesk:
                 await self._end_handoff(conn, case, now, notify=True, reason="idle")
         return len(idle)
 
-    async def citizen_says(self, handoff: Handoff, text: str, photo: str | None = None) -> Case:
-        """A citizen's message during a hand-off: into the case history and to the agent."""
+    async def citizen_says(self, handoff: Handoff, text: str, photo: str | None = None,
+                           alert: str | None = None) -> Case:
+        """A citizen's message during a hand-off: into the case history and to the agent.
+
+        `alert` (the bot found signs of an emergency and gave the citizen the number) goes
+        first, so the agent sees it before the message.
+        """
         now = self.clock()
         async with self.db.write() as conn:
             case = await self.case_by_id(conn, handoff.case_id)
-            detail = {"text": text, **({"photo": photo} if photo else {})}
+            detail = {"text": text, **({"photo": photo} if photo else {}),
+                      **({"alert": alert} if alert else {})}
             await append_event(conn, case.id, now, f"citizen:{handoff.citizen_id}",
                                           "citizen_message", detail)
             await conn.execute("UPDATE handoffs SET last_activity_at = ? WHERE citizen_id = ?",
@@ -356,8 +362,9 @@ class CaseDesk:
             shown = text if not photo else f"{text}（照片已存入案件）"
             await enqueue(conn, chat_id=handoff.agent_id, at=now, case_id=case.id,
                           purpose="citizen_message",
-                          text=f"【市民回复】{case.number}：{shown}\n"
-                               f"（回复请用 /reply {case.number} 内容；结束对话用 /release）")
+                          text=(f"{alert}\n" if alert else "")
+                          + f"【市民回复】{case.number}：{shown}\n"
+                          f"（回复请用 /reply {case.number} 内容；结束对话用 /release）")
             return case
 
     # ---- satisfaction callback ------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from datetime import timedelta
@@ -27,10 +28,11 @@ from bot.cases.store import CaseStore
 from bot.config import Settings
 from bot.db import Database
 from bot.delivery import DeliveryWorker
-from bot.incidents import EmergencyLog
 from bot.outbox import Outbox
 from bot.rasa import RasaClient
 from bot.roles import Roles
+from bot.safety import emergency
+from bot.safety.incidents import EmergencyLog
 from bot.supervision import Supervision
 from bot.telegram import citizen, staff, texts
 from bot.telegram.context import HotlineApp, HotlineContext, Services
@@ -105,6 +107,8 @@ def build_application(
         services.state = TelegramState(db)
         services.rasa = RasaClient(settings.rasa_urls, settings.rasa_timeout)
         services.emergencies = EmergencyLog(db)
+        # The emergency classifier is trained once per process, before the first message.
+        await asyncio.to_thread(emergency.model)
         services.limiter = CitizenLimiter(settings.citizen_rate_per_minute)
         services.roles = Roles(db, settings)
         services.departments = load_directory()
@@ -175,7 +179,8 @@ def register_handlers(app: HotlineApp) -> None:
     app.add_handler(CommandHandler("mycases", citizen.my_cases_command))
     app.add_handler(CommandHandler("cancel", citizen.cancel_command))
     for name in ("queue", "mine", "case", "claim", "reply", "note", "transfer", "return",
-                 "resolve", "reopen", "release", "supervise", "stats", "grant", "revoke"):
+                 "resolve", "reopen", "release", "supervise", "stats", "emergencies", "grant",
+                 "revoke"):
         app.add_handler(CommandHandler(name, getattr(staff, f"{name}_command")))
     app.add_handler(CallbackQueryHandler(staff.staff_button, pattern=r"^a:"))
     app.add_handler(CallbackQueryHandler(citizen.rating_press, pattern=r"^r:"))

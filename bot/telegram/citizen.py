@@ -17,9 +17,9 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from bot.cases import cards
 from bot.cases.models import normalize_case_number
-from bot.emergency import detect as detect_emergency
 from bot.payloads import payload
 from bot.rasa import BotReply, RasaUnavailable
+from bot.safety.emergency import Assessment, Level, assess
 from bot.telegram import texts
 from bot.telegram.context import HotlineContext
 from bot.text import clean_text, split_message
@@ -76,11 +76,12 @@ async def photo(update: Update, context: HotlineContext) -> None:
 
 
 async def to_agent(update: Update, context: HotlineContext, text: str,
-                   photo: str | None = None) -> bool:
+                   photo: str | None = None, found: Assessment | None = None) -> bool:
     """During a live hand-off the citizen's words go to the agent, not to Rasa.
 
     Also: a citizen who writes again is no longer counted as having blocked the bot,
-    and a comment after a satisfaction rating is taken here.
+    and a comment after a satisfaction rating is taken here. An emergency the bot
+    answered (`found`) reaches the agent as an alert before the message.
     """
     services = context.bot_data
     user = update.effective_user
@@ -88,7 +89,9 @@ async def to_agent(update: Update, context: HotlineContext, text: str,
         await services.outbox.unblock_chat(update.effective_chat.id)
     handoff = await services.desk.active_handoff(user.id)
     if handoff is not None:
-        await services.desk.citizen_says(handoff, text, photo)
+        alert = texts.EMERGENCY_ALERT.format(
+            label=found.label, numbers=found.numbers) if found and found.alarming else None
+        await services.desk.citizen_says(handoff, text, photo, alert=alert)
         services.delivery.wake()
         return True
     if photo is None and await services.desk.comment(user.id, text) is not None:
@@ -109,19 +112,49 @@ async def text_message(update: Update, context: HotlineContext) -> None:
     if not text:
         await message.reply_text(texts.EMPTY)
         return
+    # Read for danger first: an emergency is answered even in a message too long for Rasa.
+    found = assess(text[:MAX_TEXT])
+    if found.level is not Level.NONE:
+        await tell_of_danger(update, context, found, text)
+    if found.level is Level.EMERGENCY:
+        return
     if len(text) > MAX_TEXT:
         await message.reply_text(texts.TOO_LONG.format(limit=MAX_TEXT))
         return
-    emergency = detect_emergency(text)
-    if emergency is not None:
-        # Never queued, never sent to Rasa: the citizen is told whom to call, now.
-        log.warning("emergency (%s) reported by user %s", emergency.kind, update.effective_user.id)
-        await message.reply_text(emergency.advice)
-        await context.bot_data.emergencies.record(update.effective_user.id, emergency, text)
+    if not await to_agent(update, context, text, found=found):
+        await converse(update, context, text)
+    if found.alarming:  # the number came first, whatever followed
+        context.chat_data["route"] = "emergency"
+
+
+async def tell_of_danger(update: Update, context: HotlineContext, found: Assessment,
+                         text: str) -> None:
+    """Gives the emergency number at once, records the signal, and stops what was going on.
+
+    An emergency is answered with its advice alone: during a hand-off the agent is
+    alerted, and a half-filled case form is closed, so the message never becomes a case.
+    A doubt gives the number first and lets the conversation carry on; a near miss says
+    nothing and is only recorded.
+    """
+    user = update.effective_user
+    if found.alarming:
+        context.chat_data["route"] = "emergency"
+        log.warning("emergency signal (%s, %s) from user %s", found.level, found.kind, user.id)
+        await update.effective_message.reply_text(found.advice)
+    services = context.bot_data
+    handoff = await services.desk.active_handoff(user.id)
+    await services.emergencies.record(user.id, found, text,
+                                      during="handoff" if handoff else "chat")
+    if found.level is not Level.EMERGENCY:
         return
-    if await to_agent(update, context, text):
+    if handoff is not None:
+        await to_agent(update, context, text, found=found)
         return
-    await converse(update, context, text)
+    try:  # the form, if one is open, is closed; nothing of the message is sent
+        await context.rasa.send(str(user.id), payload("emergency_stop"),
+                                {"update_id": update.update_id, "chat_id": update.effective_chat.id})
+    except RasaUnavailable as exc:
+        log.info("could not close a form after an emergency (Rasa unavailable: %s)", exc)
 
 
 async def button_press(update: Update, context: HotlineContext) -> None:
@@ -210,8 +243,12 @@ async def converse(update: Update, context: HotlineContext, text: str) -> None:
             log.warning("Rasa unavailable for update %s: %s", update.update_id, exc)
             replies = []
     if not replies:
+        context.chat_data["route"] = "unavailable"
         await send_text(context, chat.id, texts.APOLOGY)
         return
+    # What the turn did, as the actions tag it (small talk when Rasa answered by itself).
+    context.chat_data["route"] = next(
+        (r.custom["route"] for r in replies if "route" in r.custom), "smalltalk")
     for reply in replies:
         await send_reply(context, chat.id, reply)
 

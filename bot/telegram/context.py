@@ -12,10 +12,10 @@ from bot.cases.store import CaseStore
 from bot.config import Settings
 from bot.db import Database
 from bot.delivery import DeliveryWorker
-from bot.incidents import EmergencyLog
 from bot.outbox import Outbox
 from bot.rasa import RasaClient
 from bot.roles import Roles
+from bot.safety.incidents import EmergencyLog
 from bot.supervision import Supervision
 from bot.telegram.limits import CitizenLimiter
 from bot.telegram.state import TelegramState

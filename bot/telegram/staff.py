@@ -16,12 +16,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.cases import cards
-from bot.cases.deadlines import format_date, local_date
+from bot.cases.deadlines import CHINA, format_date, local_date
 from bot.cases.desk import CaseStillOpen, ClaimResult, NotAssignee, Staff
 from bot.cases.models import Case, normalize_case_number
 from bot.cases.store import CaseClosed, CaseNotFound
 from bot.db import utcnow
 from bot.roles import ROLE_WORDS, Role
+from bot.safety.emergency import LABELS, EmergencyKind
 from bot.telegram import texts
 from bot.telegram.context import HotlineContext
 
@@ -281,6 +282,29 @@ async def stats_command(update: Update, context: HotlineContext) -> None:
         f"按期办结率：{rate(f['on_time_rate'])}\n"
         f"满意率：{rate(f['satisfaction_rate'])}（有效回访 {f['answered']} 件，"
         f"未联系上 {f['not_reached']} 件，待回访 {f['pending']} 件）"))
+
+
+@requires(Role.SUPERVISOR, Role.ADMIN)
+async def emergencies_command(update: Update, context: HotlineContext) -> None:
+    """/emergencies [near]: the last emergencies answered, or the near misses to review."""
+    rest = arguments(update).strip().lower()
+    if rest not in ("", "near"):
+        await answer(update, texts.USAGE["emergencies"])
+        return
+    levels = ("near_miss",) if rest == "near" else ("emergency", "doubt")
+    records = await context.bot_data.emergencies.latest(levels)
+    if not records:
+        await answer(update, texts.EMERGENCIES_NONE)
+        return
+    title = "待复核的未提示信号" if rest == "near" else "已提示报警电话"
+    lines = [texts.EMERGENCIES_HEAD.format(title=title)]
+    for r in records:
+        at = r.at.astimezone(CHINA).strftime("%m-%d %H:%M")
+        kind = LABELS.get(EmergencyKind(r.kind), r.kind) if r.kind else "—"
+        lines.append(f"{at} {texts.EMERGENCY_LEVELS.get(r.level, r.level)} · {kind}"
+                     f"{' · 人工对话中' if r.during == 'handoff' else ''} · 市民 {r.citizen_id}\n"
+                     f"  {r.text[:120]}")
+    await answer(update, "\n".join(lines))
 
 
 async def _role_change(update: Update, context: HotlineContext, grant: bool) -> None:

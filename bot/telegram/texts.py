@@ -74,7 +74,15 @@ USAGE = {
     "supervise": "用法：/supervise 案件编号 督办意见 [新期限 2026-12-31]",
     "grant": "用法：/grant 用户ID agent|supervisor|admin",
     "revoke": "用法：/revoke 用户ID agent|supervisor|admin",
+    "emergencies": "用法：/emergencies [near]（near：只看未提示的疑似信号）",
 }
+
+# ---- emergencies ------------------------------------------------------------------------
+
+EMERGENCY_ALERT = "⚠️【紧急】市民可能正处于危险中（{label}）。机器人已提示其拨打 {numbers}，请立即关注。"
+EMERGENCIES_NONE = "最近没有记录。"
+EMERGENCIES_HEAD = "最近的紧急情况（{title}，新的在前，号码已遮盖）："
+EMERGENCY_LEVELS = {"emergency": "紧急", "doubt": "疑似（先提示号码再继续对话）", "near_miss": "未提示（待复核）"}
 
 # ---- callback (回访) ---------------------------------------------------------------------
 

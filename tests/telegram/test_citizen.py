@@ -150,16 +150,6 @@ async def test_an_error_in_a_handler_is_logged_and_answered_kindly(harness, capl
     assert harness.api.sent(CITIZEN)[-1]["text"] == texts.ERROR
 
 
-async def test_an_emergency_is_answered_at_once_recorded_and_never_sent_to_rasa(harness):
-    (reply,) = await harness.say("救命！楼下着火了 13812345678")
-    assert "119" in reply["text"] and "不会把这条消息登记排队" in reply["text"]
-    assert harness.rasa.requests == []
-    (record,) = await harness.app.bot_data.emergencies.recent()
-    assert record.kind == "fire" and record.citizen_id == CITIZEN
-    assert "13812345678" not in record.text and "138****5678" in record.text
-    assert await harness.app.bot_data.cases.count_cases() == 0
-
-
 async def test_commands_and_photos_become_exact_payloads_for_rasa(harness):
     await harness.say("/status nt 2026 1128 0001")
     await harness.say("/status")

@@ -1,0 +1,1 @@
+"""Safety: emergencies and their record, and the one mask for personal data."""
