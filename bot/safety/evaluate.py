@@ -64,6 +64,8 @@ def figures(show: bool = False) -> dict:
             "kind_right": _share(right_kind),
             "lookalikes": len(lookalikes),
             "lookalike_alarm_rate": _share(a.alarming for a in alike),
+            "lookalike_answered_as_emergency": _share(a.level is Level.EMERGENCY for a in alike),
+            "lookalike_number_first": _share(a.level is Level.DOUBT for a in alike),
             "near_misses": {"emergencies": sum(a.level is Level.NEAR_MISS for a in found),
                             "lookalikes": sum(a.level is Level.NEAR_MISS for a in alike)},
         }
@@ -79,6 +81,7 @@ def figures(show: bool = False) -> dict:
                   [(i["text"], a) for i, a in zip(lookalikes, alike, strict=True) if a.alarming])
     result["ordinary"] = {"messages": len(ordinary),
                           "alarm_rate": _share(a.alarming for a in plain),
+                          "answered_as_emergency": _share(a.level is Level.EMERGENCY for a in plain),
                           "near_misses": sum(a.level is Level.NEAR_MISS for a in plain)}
     if show:
         _show("ordinary alarmed", [(t, a) for t, a in zip(ordinary, plain, strict=True)

@@ -113,7 +113,7 @@ async def text_message(update: Update, context: HotlineContext) -> None:
         await message.reply_text(texts.EMPTY)
         return
     # Read for danger first: an emergency is answered even in a message too long for Rasa.
-    found = assess(text[:MAX_TEXT])
+    found = await asyncio.to_thread(assess, text[:MAX_TEXT])  # tens of ms: off the event loop
     if found.level is not Level.NONE:
         await tell_of_danger(update, context, found, text)
     if found.level is Level.EMERGENCY:
