@@ -19,6 +19,7 @@ setup:
 
 train: setup
 	@$(RASA_PY) scripts/train.py > /dev/null
+	@$(BOT_PY) -m bot.safety.emergency > /dev/null
 
 run: setup
 	@$(BOT_PY) scripts/run.py

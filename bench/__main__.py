@@ -4,14 +4,16 @@ to bench/results/ so runs can be compared.
     store   filings per second through the full transaction (bench/store.py)
     load    200 citizens through the fake Bot API, the bot, Rasa and the actions (bench/load.py)
     local   start-up, memory and one-at-a-time latency in local mode (bench/local.py)
+    emergency  the emergency check: training, memory, time added to each message
 """
 
 import sys
 
-from bench import load, local, store
+from bench import emergency, load, local, store
 
 if __name__ == "__main__":
-    for name, module in (("store", store), ("load", load), ("local", local)):
+    for name, module in (("store", store), ("load", load), ("local", local),
+                         ("emergency", emergency)):
         print(f"== {name} ==", flush=True)
         sys.argv = [f"bench.{name}"]
         module.main()

@@ -26,6 +26,10 @@ echo
 echo "== The project's held-out sets (testsets/)"
 .venv-rasa/bin/python -m bot.evaluate
 
+echo
+echo "== Emergencies (testsets/emergencies*.yml, look-alikes, ordinary messages)"
+.venv/bin/python -m bot.safety.evaluate --json "$out/emergencies.json"
+
 if [ -f ../shared/eval/score.py ]; then
     echo
     echo "== Real public messages (../shared/eval), through make triage"

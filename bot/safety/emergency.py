@@ -21,6 +21,9 @@ form, during a hand-off, and in batch triage.
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
 import re
 import threading
 import unicodedata
@@ -35,8 +38,11 @@ import yaml
 
 from bot.config import ROOT
 
+log = logging.getLogger(__name__)
+
 EXAMPLES_DIR = ROOT / "data" / "emergencies"
-VECTOR_CACHE = ROOT / "models" / "emergency-vectors.npz"
+MODELS = ROOT / "models"
+VECTOR_CACHE = MODELS / "emergency-vectors.npz"
 VECTOR_DIM = 384
 # The model's settings (chosen on the development set; see the module doc).
 C = 10.0
@@ -383,14 +389,38 @@ def ordinary_messages() -> list[str]:
 _lock = threading.Lock()
 
 
+def saved_path() -> Path:
+    """Where the trained classifier for the current data, code and scikit-learn is kept."""
+    import sklearn
+
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for path in sorted(EXAMPLES_DIR.glob("*.yml")):
+        digest.update(path.read_bytes())
+    return MODELS / f"emergency-{digest.hexdigest()[:12]}-sklearn{sklearn.__version__}.joblib"
+
+
 @lru_cache(maxsize=1)
 def _model() -> EmergencyModel:
+    import joblib
+
+    path = saved_path()
+    if path.exists():
+        try:
+            return joblib.load(path)
+        except Exception:  # noqa: BLE001 - a damaged file is trained again, not fatal
+            log.warning("could not load %s; training the emergency classifier again", path)
     positives, negatives = load_examples()
-    return EmergencyModel(positives, negatives + [(t, "other") for t in ordinary_messages()])
+    trained = EmergencyModel(positives, negatives + [(t, "other") for t in ordinary_messages()])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    joblib.dump(trained, tmp)
+    tmp.replace(path)
+    return trained
 
 
 def model() -> EmergencyModel:
-    """The classifier, trained once per process (about a second)."""
+    """The classifier: loaded from models/ (a second), or trained and saved there (about 20 s
+    with the vectors cached, a minute or two without)."""
     with _lock:
         return _model()
 
@@ -493,3 +523,11 @@ def advice(found: Assessment) -> str:
     step = next((sign.step for sign in SIGNS if sign.name in found.signs and sign.step
                  and sign.kind is found.kind), None) or STEP[found.kind]
     return f"{CALL[found.kind]}\n{step}\n{ALL_NUMBERS}\n\n{NOT_DISPATCH}{AFTER_EMERGENCY}"
+
+
+if __name__ == "__main__":  # make train: the classifier for this environment, saved in models/
+    # Through the package, so that what is saved names bot.safety.emergency, not __main__.
+    from bot.safety import emergency
+
+    emergency.model()
+    print(emergency.saved_path())
