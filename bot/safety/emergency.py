@@ -1,19 +1,21 @@
 """Spotting emergencies, which go to 110 / 119 / 120 / 122 at once and never into the queue.
 
-Two readers, because panic writes without keywords and calm writes with them:
+Three readers, because panic writes without keywords and calm writes with them:
 
 * **signs**: named patterns for what a person in danger describes (叫不醒, 喘气很弱,
   嘴歪, 楼道全是烟, 刀, 吞了药 …), each belonging to one kind of emergency;
-* **a classifier**: character 1-3 grams and a logistic regression, trained on the
-  paraphrases in `data/emergencies/` (several hands, with as many look-alikes) and on
-  the project's ordinary messages (policy questions, cases, small talk) as negatives.
+* **a classifier**: one logistic regression over character 1-3 grams and sentence
+  vectors, with the twelve kinds of emergency, six frames of look-alike and the
+  project's ordinary messages as classes, trained on `data/emergencies/`;
+* **calm cues** (上周, 已经灭了, 怎么申请, 归谁管, 如果, 天天, and the classifier's own
+  chance of a past, policy, hazard or hypothetical frame): the message is about a past
+  event, a rule, a hazard or a hypothesis, not a danger now.
 
-**Calm cues** (上周, 已经灭了, 怎么申请, 归谁管, 如果…怎么办) say the message is about a
-past event, a rule or a hazard, not a danger now. `assess` weighs the three and
-returns one of four levels: an emergency (the advice, and nothing else), a doubt (the
-number first, then the conversation carries on), a near miss (recorded for review,
-nothing said) or nothing. The thresholds were chosen on `testsets/emergencies.yml`
-and `testsets/emergency_lookalikes.yml` (`python -m bot.safety.evaluate`).
+`assess` weighs them and returns one of four levels: an emergency (the advice, and
+nothing else), a doubt (the number first, then the conversation carries on), a near miss
+(recorded for review, nothing said) or nothing. The thresholds were chosen on the
+development pair of held-out sets and confirmed on the second pair
+(`python -m bot.safety.evaluate`; the README gives the figures).
 
 It runs in the bot before Rasa is asked (so it works when Rasa is down), inside the case
 form, during a hand-off, and in batch triage.
@@ -211,7 +213,7 @@ _URGENT = re.compile(URGENT)
 _CALM = {name: re.compile(pattern) for name, pattern in CALM_CUES.items()}
 _NOISE = re.compile(r"[\s\W_]+")
 
-# Probability thresholds of the classifier (chosen on the held-out sets; see the module doc).
+# Thresholds on the classifier's chances (chosen on the development set; see the module doc).
 SURE = 0.7           # an emergency whatever the cues say
 SIGN_FLOOR = 0.3     # a sign with no calm cue is an emergency unless the model is this sure it is not
 DOUBT = 0.45         # the number first, then carry on
@@ -256,8 +258,8 @@ class SentenceVectors:
     nothing is downloaded) as features beside the character n-grams: they carry what a
     sentence means when its words are new (a dialect, a typo, an oblique goodbye).
 
-    The vectors of the training texts are kept in `models/emergency-vectors.npz`, so a
-    process trains in seconds after the first one has embedded them (about a minute).
+    The vectors of the training texts are kept in `models/emergency-vectors.npz`, so
+    training again (new data, the other environment) does not embed them again.
     """
 
     def __init__(self, weight: float = VECTOR_WEIGHT, cache: Path = VECTOR_CACHE) -> None:

@@ -74,3 +74,14 @@ def make_tracker(
         active_loop=active_loop or {},
         latest_action_name="action_listen",
     )
+
+
+def shown(dispatcher) -> list[dict]:
+    """The messages a citizen sees: without the route tag the actions add for the bot."""
+    return [m for m in dispatcher.messages if not (m.get("custom") or {}).get("route")]
+
+
+def route_of(dispatcher) -> str | None:
+    """The route the action tagged its turn with."""
+    return next((m["custom"]["route"] for m in dispatcher.messages
+                 if (m.get("custom") or {}).get("route")), None)

@@ -12,6 +12,7 @@ from actions.intake import (
     ActionCancelCase,
     ActionMergeCase,
     ActionStartCase,
+    ActionStopCaseForm,
     ActionSubmitCase,
     ValidateCaseForm,
     normalize_phone,
@@ -296,3 +297,15 @@ async def test_more_text_is_still_added_to_the_description():
                                                      CollectingDispatcher(), tracker, {})
     assert more["case_description_done"] is None
     assert more["case_description"].endswith("晚上没人修，说完了再补充")
+
+
+async def test_an_emergency_closes_an_open_form_without_a_word(domain):
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("/emergency_stop", intent="emergency_stop", slots=filled(),
+                           active_loop={"name": "case_form"})
+    events = await ActionStopCaseForm().run(dispatcher, tracker, domain)
+    assert dispatcher.messages == []
+    assert ActiveLoop(None) in events and SlotSet("case_description", None) in events
+    outside = await ActionStopCaseForm().run(
+        dispatcher, make_tracker("/emergency_stop", intent="emergency_stop"), domain)
+    assert outside == [] and dispatcher.messages == []

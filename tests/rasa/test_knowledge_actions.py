@@ -9,14 +9,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.knowledge import ActionAnswerPolicy, ActionKbFeedback, ActionKbNone, ActionSmallTalk
 from bot.knowledge.search import Hit, SearchResult, decide
 from bot.payloads import payload
-from tests.rasa.conftest import MISREAD_QUESTION, SMALL_TALK_LINES, make_tracker
+from tests.rasa.conftest import MISREAD_QUESTION, SMALL_TALK_LINES, make_tracker, route_of, shown
 
 
 async def test_a_clear_question_is_answered_with_channel_review_date_and_feedback(res, domain):
     entry = res.kb["hf-withdraw-rent"]
     dispatcher = CollectingDispatcher()
     events = await ActionAnswerPolicy().run(dispatcher, make_tracker(entry.question), domain)
-    answer, ask = dispatcher.messages
+    answer, ask = shown(dispatcher)
+    assert route_of(dispatcher) == "answer"
     assert answer["text"].startswith(entry.answer)
     assert entry.channel in answer["text"] and "2026-11-28" in answer["text"]
     assert [b["title"] for b in ask["buttons"]] == ["解决了", "没解决"]
@@ -131,9 +132,10 @@ async def test_a_plain_policy_question_taken_for_chit_chat_is_still_answered(res
     dispatcher = CollectingDispatcher()
     await ActionSmallTalk().run(dispatcher, make_tracker(MISREAD_QUESTION, intent="chitchat"),
                                 domain)
-    assert dispatcher.messages and all("response" not in m or m["response"] is None
-                                       for m in dispatcher.messages)
-    assert dispatcher.messages[-1]["buttons"]  # feedback, candidates, or the offer to file
+    messages = shown(dispatcher)
+    assert messages and all("response" not in m or m["response"] is None for m in messages)
+    assert messages[-1]["buttons"]  # feedback, candidates, or the offer to file
+    assert route_of(dispatcher) in ("answer", "clarify", "case")
 
 
 @pytest.mark.parametrize("intent,response", [("chitchat", "utter_chitchat"),
@@ -142,5 +144,18 @@ async def test_small_talk_gets_its_short_answer(res, domain, intent, response):
     for text in SMALL_TALK_LINES:
         dispatcher = CollectingDispatcher()
         events = await ActionSmallTalk().run(dispatcher, make_tracker(text, intent=intent), domain)
-        assert [m["response"] for m in dispatcher.messages] == [response], text
+        assert [m["response"] for m in shown(dispatcher)] == [response], text
+        assert route_of(dispatcher) == ("out_of_scope" if intent == "out_of_scope"
+                                        else "smalltalk")
         assert events == []
+
+
+async def test_a_daily_life_problem_taken_for_chit_chat_is_offered_filing(res, domain):
+    for intent in ("chitchat", "out_of_scope"):
+        dispatcher = CollectingDispatcher()
+        text = "小区消防通道天天被几辆私家车堵着，物业说了也不管"
+        events = await ActionSmallTalk().run(dispatcher, make_tracker(text, intent=intent), domain)
+        (offer,) = shown(dispatcher)
+        assert "登记" in offer["text"] and offer["buttons"][0]["title"] == "登记诉求"
+        assert route_of(dispatcher) == "case"
+        assert SlotSet("kb_query", text) in events
