@@ -44,13 +44,14 @@ async def ask_all(settings: Settings, items: list[dict[str, Any]], out: TextIO) 
     app = build_application(settings, request=LocalRequest(api))
     async with app:
         await app.post_init(app)
+        app.bot_data.routes = {}
         try:
             for number, item in enumerate(items):
                 user = FIRST_CITIZEN + number
                 update = await api.send_text(user, str(item.get("text") or ""))
                 await app.process_update(Update.de_json(update, app.bot))
                 reply = "\n".join(shown(m) for m in api.sent(user))
-                route = app.chat_data.get(user, {}).get("route")
+                route = app.bot_data.routes.get(user)
                 out.write(json.dumps({"id": item.get("id"), "reply": reply, "route": route},
                                      ensure_ascii=False) + "\n")
                 out.flush()

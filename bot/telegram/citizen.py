@@ -117,6 +117,7 @@ async def text_message(update: Update, context: HotlineContext) -> None:
     if found.level is not Level.NONE:
         await tell_of_danger(update, context, found, text)
     if found.level is Level.EMERGENCY:
+        note_route(context, message.chat_id, "emergency")
         return
     if len(text) > MAX_TEXT:
         await message.reply_text(texts.TOO_LONG.format(limit=MAX_TEXT))
@@ -124,7 +125,13 @@ async def text_message(update: Update, context: HotlineContext) -> None:
     if not await to_agent(update, context, text, found=found):
         await converse(update, context, text)
     if found.alarming:  # the number came first, whatever followed
-        context.chat_data["route"] = "emergency"
+        note_route(context, message.chat_id, "emergency")
+
+
+def note_route(context: HotlineContext, chat_id: int, route: str) -> None:
+    """Keeps what this chat's turn did, where a caller asked for it (`Services.routes`)."""
+    if context.bot_data.routes is not None:
+        context.bot_data.routes[chat_id] = route
 
 
 async def tell_of_danger(update: Update, context: HotlineContext, found: Assessment,
@@ -138,7 +145,6 @@ async def tell_of_danger(update: Update, context: HotlineContext, found: Assessm
     """
     user = update.effective_user
     if found.alarming:
-        context.chat_data["route"] = "emergency"
         log.warning("emergency signal (%s, %s) from user %s", found.level, found.kind, user.id)
         await update.effective_message.reply_text(found.advice)
     services = context.bot_data
@@ -243,12 +249,12 @@ async def converse(update: Update, context: HotlineContext, text: str) -> None:
             log.warning("Rasa unavailable for update %s: %s", update.update_id, exc)
             replies = []
     if not replies:
-        context.chat_data["route"] = "unavailable"
+        note_route(context, chat.id, "unavailable")
         await send_text(context, chat.id, texts.APOLOGY)
         return
     # What the turn did, as the actions tag it (small talk when Rasa answered by itself).
-    context.chat_data["route"] = next(
-        (r.custom["route"] for r in replies if "route" in r.custom), "smalltalk")
+    note_route(context, chat.id, next(
+        (r.custom["route"] for r in replies if "route" in r.custom), "smalltalk"))
     for reply in replies:
         await send_reply(context, chat.id, reply)
 

@@ -38,6 +38,9 @@ class Services:
     supervision: Supervision | None = None
     departments: Directory | None = None
     limiter: CitizenLimiter | None = None
+    # What each chat's last turn did (emergency, answer, clarify, case, smalltalk …), kept
+    # only when a caller asks for it by setting a dict here (make ask reports it).
+    routes: dict[int, str] | None = None
 
 
 class HotlineContext(CallbackContext[ExtBot, dict, dict, Services]):
