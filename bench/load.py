@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import re
 import socket
 import statistics
 import tempfile
@@ -30,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.local import free_port, percentile, report
+from bot.cases.models import CASE_NUMBER_RE
 from bot.config import Settings
 from bot.db import Database
 from bot.stack import action_server, bot_process, rasa_servers, train_model
@@ -54,7 +54,7 @@ COMPLAINTS = [
     "我要投诉，我们小区的电梯上个月坏了三次，物业一直拖着不修，老人上下楼很困难",
     "我要投诉，公司已经拖欠我们工资两个月了，老板一直说下个月发，一直不兑现",
 ]
-NUMBER = re.compile(r"NT\d{12}")
+NUMBER = CASE_NUMBER_RE
 
 
 @dataclass

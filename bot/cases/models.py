@@ -64,7 +64,8 @@ _STATUS_LABELS = {
     CaseStatus.WITHDRAWN: "已撤回",
 }
 
-CASE_NUMBER_RE = re.compile(r"NT\d{12}")
+# NT, the date, and the day's sequence: four digits, more past the 9,999th case of a day.
+CASE_NUMBER_RE = re.compile(r"NT\d{8}\d{4,6}(?!\d)")
 
 
 def normalize_case_number(text: str) -> str | None:

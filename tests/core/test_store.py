@@ -67,6 +67,18 @@ async def test_my_cases_are_newest_first(cases):
     assert [c.number for c in mine] == list(reversed(numbers))
 
 
+async def test_numbers_past_9999_a_day_are_found_whole(cases, db):
+    first = await cases.file_case(draft())
+    async with db.write() as conn:
+        await conn.execute("UPDATE case_counters SET last = 9999")
+    big = await cases.file_case(draft())
+    assert big.number == "NT2026113010000"
+    typed = normalize_case_number(f"查询 {big.number.lower()}")
+    assert typed == big.number
+    assert (await cases.case_for_citizen(typed, 501)).id == big.id != first.id
+    assert normalize_case_number("NT202611300001") == first.number
+
+
 def test_case_numbers_are_found_in_what_people_type():
     assert normalize_case_number("查询ｎｔ２０２６１１３０００１２") == "NT202611300012"
     assert normalize_case_number("nt 2026 1130 0012 进度") == "NT202611300012"

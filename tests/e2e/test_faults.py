@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 
+from bot.cases.models import CASE_NUMBER_RE
 from bot.telegram import texts
 from tests.e2e.test_intake import DESCRIPTION, buttons, cases_of, fill_form
 
@@ -31,7 +31,7 @@ async def test_the_action_server_killed_mid_form_apology_then_the_form_resumes(
     (photos,) = await telegram.say(FRANK, "13812340000")
     (summary,) = await telegram.press(FRANK, photos, 0)
     (filed,) = await telegram.press(FRANK, summary, 0)
-    number = re.search(r"NT\d{12}", filed["text"]).group(0)
+    number = CASE_NUMBER_RE.search(filed["text"]).group(0)
     (case,) = await cases_of(stack, FRANK)
     assert case.number == number and case.description.startswith("我要投诉")
 
@@ -39,7 +39,7 @@ async def test_the_action_server_killed_mid_form_apology_then_the_form_resumes(
 async def test_a_phone_number_given_in_a_case_appears_in_no_log(telegram, stack):
     summary = await fill_form(telegram, GRACE)  # gives 13912345678
     (filed,) = await telegram.press(GRACE, summary, 0)
-    assert re.search(r"NT\d{12}", filed["text"])
+    assert CASE_NUMBER_RE.search(filed["text"])
     await telegram.say(GRACE, "我的电话是13912345678，请尽快联系我")
     telegram.bot.stop()  # flush and close the bot's log
     logs = sorted(stack.settings.log_dir.glob("*.log"))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 
+from bot.cases.models import CASE_NUMBER_RE
 from bot.cases.store import CaseStore
 from bot.db import Database
 
@@ -48,7 +48,7 @@ async def cases_of(stack, user: int):
 async def test_a_complaint_is_filed_numbered_and_checked_by_chat(telegram, stack):
     summary = await fill_form(telegram, CAROL)
     (filed,) = await telegram.press(CAROL, summary, 0)
-    number = re.search(r"NT\d{12}", filed["text"]).group(0)
+    number = CASE_NUMBER_RE.search(filed["text"]).group(0)
     assert "办理期限" in filed["text"] and "交通运输" in filed["text"]
     (case,) = await cases_of(stack, CAROL)
     assert case.number == number and case.phone == "13912345678"
