@@ -108,11 +108,8 @@ class ActionStartCase(Action):
         )
         tag_route(dispatcher, "case")
         stale = tuple(name for name in CASE_SLOTS if tracker.get_slot(name) is not None)
-        events = reset(stale) + [
-            SlotSet("case_draft_id", uuid.uuid4().hex),
-            SlotSet("case_kind", kind.value),
-            SlotSet("case_photos", []),
-        ]
+        events = [*reset(stale), SlotSet("case_draft_id", uuid.uuid4().hex),
+                  SlotSet("case_kind", kind.value), SlotSet("case_photos", [])]
         if prefill:
             events.append(SlotSet("case_description", prefill[:MAX_DESCRIPTION]))
         return events
@@ -402,8 +399,7 @@ class ActionCancelCase(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
         dispatcher.utter_message(response="utter_case_cancelled")
-        return [ActiveLoop(None), SlotSet("requested_slot", None)] + reset(
-            CASE_SLOTS + FOLLOWUP_SLOTS)
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *reset(CASE_SLOTS + FOLLOWUP_SLOTS)]
 
 
 class ActionStopCaseForm(Action):
@@ -416,5 +412,4 @@ class ActionStopCaseForm(Action):
                   domain: DomainDict) -> list[EventType]:
         if tracker.active_loop_name is None:
             return []
-        return [ActiveLoop(None), SlotSet("requested_slot", None)] + reset(
-            CASE_SLOTS + FOLLOWUP_SLOTS)
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *reset(CASE_SLOTS + FOLLOWUP_SLOTS)]

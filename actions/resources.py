@@ -59,7 +59,7 @@ _opening = asyncio.Lock()
 
 async def get() -> Resources:
     """The process's resources, opened the first time an action needs them."""
-    global _current
+    global _current  # noqa: PLW0603 - one set of resources per action-server process
     if _current is None:
         async with _opening:
             if _current is None:
@@ -69,5 +69,5 @@ async def get() -> Resources:
 
 def use(resources: Resources | None) -> None:
     """Replaces the process's resources (tests)."""
-    global _current
+    global _current  # noqa: PLW0603 - see get()
     _current = resources

@@ -279,7 +279,8 @@ def main() -> None:
         data = args.data_dir.resolve() if args.data_dir else Path(tmp)
         action_port = free_port()
         rasa_port = free_port_run(args.rasa_shards, avoid=action_port)
-        settings = Settings(rasa_shards=args.rasa_shards, data_dir=data, db_path=data / "hotline.db", rasa_port=rasa_port,
+        settings = Settings(rasa_shards=args.rasa_shards, data_dir=data,
+                            db_path=data / "hotline.db", rasa_port=rasa_port,
                             action_port=action_port, rasa_url=f"http://127.0.0.1:{rasa_port}",
                             agents_chat_id=AGENTS_CHAT, telegram_rate_limit=args.telegram_limit,
                             # The stack's capacity is measured, not the per-citizen limit.

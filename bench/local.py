@@ -45,7 +45,7 @@ def report(name: str, figures: dict) -> Path:
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 async def chat(settings: Settings, count: int) -> tuple[list[float], float]:

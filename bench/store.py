@@ -3,7 +3,8 @@ day's counter, the case, its first event and the agents' card in the outbox).
 
 Writes go through one connection per process, serialised as in production, with
 `--concurrency` tasks filing at once on it (as concurrent chats do); `--writers` opens
-that many connections (as the action server and bot processes would). Prints figures and writes bench/results/store.json.
+that many connections (as the action server and bot processes would). Prints figures and
+writes bench/results/store.json.
 
 usage: .venv/bin/python -m bench.store [--cases 5000] [--writers 1] [--concurrency 8]
 """

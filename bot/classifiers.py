@@ -56,7 +56,7 @@ def load_classifiers(kb: KnowledgeBase | None = None) -> Classifiers:
     if path.exists():
         try:
             return joblib.load(path)
-        except Exception:  # noqa: BLE001 - a damaged file is retrained, not fatal
+        except Exception:
             log.warning("could not load %s; training again", path, exc_info=True)
     log.info("training classifiers (no saved copy at %s)", path)
     classifiers = Classifiers.train(kb or load_knowledge())

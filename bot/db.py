@@ -90,7 +90,7 @@ class Database:
         this, so it uses `Connection._execute` and `_conn` of the pinned aiosqlite
         (tests/core/test_db.py fails if an upgrade changes them).
         """
-        raw_connection = self.conn._conn  # noqa: SLF001 - see the docstring
+        raw_connection = self.conn._conn
 
         def run() -> T:
             raw_connection.execute("BEGIN IMMEDIATE")
@@ -108,7 +108,7 @@ class Database:
 
         async with self._write_lock:
             try:
-                return await self.conn._execute(run)  # noqa: SLF001
+                return await self.conn._execute(run)
             except sqlite3.OperationalError as exc:
                 raise StoreError(f"write to {self.path} failed: {exc}") from exc
 

@@ -32,9 +32,9 @@ def _load(name: str) -> list:
 def macro_f1(gold: list[str], predicted: list[str]) -> float:
     scores = []
     for label in sorted(set(gold)):
-        tp = sum(g == label and p == label for g, p in zip(gold, predicted))
-        fp = sum(g != label and p == label for g, p in zip(gold, predicted))
-        fn = sum(g == label and p != label for g, p in zip(gold, predicted))
+        tp = sum(g == label and p == label for g, p in zip(gold, predicted, strict=True))
+        fp = sum(g != label and p == label for g, p in zip(gold, predicted, strict=True))
+        fn = sum(g == label and p != label for g, p in zip(gold, predicted, strict=True))
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
         scores.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
@@ -94,11 +94,12 @@ def categories_report(models: Classifiers) -> list[str]:
             continue
         gold = [c["category"] for c in cases]
         predicted = [models.cases.predict(c["text"]).category for c in cases]
-        accuracy = sum(g == p for g, p in zip(gold, predicted)) / len(gold)
-        confusions = Counter((g, p) for g, p in zip(gold, predicted) if g != p).most_common(5)
+        accuracy = sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold)
+        confusions = Counter(
+            (g, p) for g, p in zip(gold, predicted, strict=True) if g != p).most_common(5)
         lines += [
-            f"category of {len(cases)} held-out letters (testsets/{name}): "
-            f"macro-F1 {macro_f1(gold, predicted):.3f}, accuracy {accuracy:.3f}",
+            (f"category of {len(cases)} held-out letters (testsets/{name}): "
+             f"macro-F1 {macro_f1(gold, predicted):.3f}, accuracy {accuracy:.3f}"),
             "  most common confusions: " + ", ".join(f"{g}->{p} x{n}" for (g, p), n in confusions),
         ]
     return lines

@@ -7,7 +7,7 @@ examples, which helps most on long letters full of side matters.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -48,7 +48,7 @@ class KeywordScorer:
         return [raw.get(label, 0.0) / total for label in labels]
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_keywords(path: Path) -> KeywordScorer:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     if not isinstance(data, dict):

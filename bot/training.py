@@ -151,6 +151,7 @@ def train(force: bool = False) -> Path:
                  "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(ROOT)},
             stdout=log,
             stderr=subprocess.STDOUT,
+            check=False,
         )
     if result.returncode != 0:
         tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-30:]

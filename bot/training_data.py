@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -40,14 +40,14 @@ class CaseExample:
 
 def _examples_block(block: str) -> list[str]:
     lines = []
-    for line in block.splitlines():
-        line = line.strip()
+    for raw in block.splitlines():
+        line = raw.strip()
         if line.startswith("- "):
             lines.append(line[2:].strip())
     return lines
 
 
-@lru_cache(maxsize=None)
+@cache
 def _nlu_index(directory: Path = NLU_DIR) -> dict[str, tuple[str, ...]]:
     found: dict[str, list[str]] = {}
     for path in sorted(directory.rglob("*.yml")):
@@ -63,7 +63,7 @@ def nlu_examples(intent: str) -> list[str]:
     return list(_nlu_index().get(intent, ()))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _case_examples(path: Path = CASE_EXAMPLES) -> tuple[CaseExample, ...]:
     items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     examples = []
@@ -96,7 +96,7 @@ class TopicLetter:
     text: str
 
 
-@lru_cache(maxsize=None)
+@cache
 def _topic_letters(path: Path = TOPIC_LETTERS) -> tuple[TopicLetter, ...]:
     if not path.exists():
         return ()

@@ -140,8 +140,8 @@ class Triage:
 
 def _read(stream: TextIO) -> list[dict[str, Any]]:
     items = []
-    for number, line in enumerate(stream, 1):
-        line = line.strip()
+    for number, raw in enumerate(stream, 1):
+        line = raw.strip()
         if not line:
             continue
         try:

@@ -25,8 +25,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.knowledge.loader import load_knowledge
-from bot.knowledge.search import KnowledgeSearch, normalize
+from bot.knowledge.loader import load_knowledge  # noqa: E402 - after the path is set
+from bot.knowledge.search import KnowledgeSearch, normalize  # noqa: E402
 
 RS_CONFIG = """recipe: default.v1
 language: zh

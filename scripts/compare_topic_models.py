@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.knowledge.loader import TOPICS, load_knowledge  # noqa: E402
-from bot.knowledge.topics import C, KEYWORD_WEIGHT, NGRAM_RANGE, TopicClassifier  # noqa: E402
+from bot.knowledge.topics import KEYWORD_WEIGHT, NGRAM_RANGE, C, TopicClassifier  # noqa: E402
 from bot.training_data import TOPIC_LETTERS, TopicLetter  # noqa: E402
 
 DEFAULT_SETTINGS = [

@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 PYTHONPATH="$PWD" PYTHONWARNINGS=ignore
 
+echo "== ruff (pinned in requirements/bot.lock; rules in pyproject.toml)"
+.venv/bin/ruff check .
+
 echo "== rasa data validate"
 .venv-rasa/bin/rasa data validate --domain domain.yml --data nlu build/training 2>&1 \
     | grep -E "ERROR|error|conflict|Validating" || true

@@ -8,8 +8,8 @@ know yet, Monday to Friday are counted as working days and a warning is logged.
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar

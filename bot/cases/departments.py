@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -77,7 +77,7 @@ class Directory:
         return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_directory(path: Path = DEPARTMENTS_FILE) -> Directory:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     departments = {}

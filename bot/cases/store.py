@@ -88,7 +88,9 @@ class CaseStore:
             batch, self._pending = self._pending, []
             now = self.clock()
 
-            def transaction(conn: sqlite3.Connection) -> list[Case | Exception]:
+            # Run at once below, inside this iteration: `batch` and `now` are this batch's.
+            def transaction(conn: sqlite3.Connection, batch=batch, now=now
+                            ) -> list[Case | Exception]:
                 outcomes: list[Case | Exception] = []
                 for draft, source_key, _ in batch:
                     conn.execute("SAVEPOINT filing")
@@ -96,7 +98,7 @@ class CaseStore:
                         outcomes.append(self._file_one(conn, draft, source_key, now))
                     except sqlite3.OperationalError:
                         raise  # locked, disk full …: the whole transaction fails
-                    except Exception as exc:  # noqa: BLE001 - this filing only
+                    except Exception as exc:
                         conn.execute("ROLLBACK TO filing")
                         outcomes.append(exc)
                     conn.execute("RELEASE filing")
@@ -104,9 +106,9 @@ class CaseStore:
 
             try:
                 outcomes = await self.db.transaction_in_thread(transaction)
-            except Exception as exc:  # noqa: BLE001 - every filing of the batch gets it
+            except Exception as exc:
                 outcomes = [exc] * len(batch)
-            for (_, _, future), outcome in zip(batch, outcomes):
+            for (_, _, future), outcome in zip(batch, outcomes, strict=True):
                 if future.done():  # the caller went away; the filing stands or fell anyway
                     continue
                 if isinstance(outcome, Exception):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import asyncio
+import sqlite3
 from datetime import date, timedelta
 
 import pytest
@@ -14,8 +13,8 @@ from bot.cases.store import CaseNotFound
 
 
 def draft(citizen: int = 501, **overrides) -> CaseDraft:
-    fields = dict(citizen_id=citizen, chat_id=citizen, kind=CaseKind.COMPLAINT,
-                  description="小区楼下烧烤店油烟很大", district="崇川区", phone="13812341234")
+    fields = {"citizen_id": citizen, "chat_id": citizen, "kind": CaseKind.COMPLAINT,
+                  "description": "小区楼下烧烤店油烟很大", "district": "崇川区", "phone": "13812341234"}
     fields.update(overrides)
     return CaseDraft(**fields)
 

@@ -32,7 +32,7 @@ def active_loop(stack, user: int) -> str | None:
 @pytest.mark.parametrize("kind", list(EmergencyKind))
 async def test_an_emergency_inside_the_case_form_stops_it(telegram, stack, kind):
     user = FIRST + list(EmergencyKind).index(kind)
-    intro, more = await telegram.say(user, "我要投诉，小区门口的路灯坏了一个礼拜了", count=2)
+    _intro, more = await telegram.say(user, "我要投诉，小区门口的路灯坏了一个礼拜了", count=2)
     assert buttons(more) == ["说完了"] and active_loop(stack, user) == "case_form"
 
     (advice,) = await telegram.say(user, BY_KIND[kind])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from bot.cases.models import CASE_NUMBER_RE
 from bot.telegram import texts
 from tests.e2e.test_intake import DESCRIPTION, buttons, cases_of, fill_form
@@ -13,7 +12,7 @@ GRACE = 880302
 
 async def test_the_action_server_killed_mid_form_apology_then_the_form_resumes(
         telegram, stack):
-    intro, more = await telegram.say(FRANK, DESCRIPTION, count=2)
+    _intro, more = await telegram.say(FRANK, DESCRIPTION, count=2)
     assert buttons(more) == ["说完了"]
     stack.actions.kill()  # SIGKILL, as a crash would
     try:
@@ -25,9 +24,9 @@ async def test_the_action_server_killed_mid_form_apology_then_the_form_resumes(
     # The citizen tries again: the form is still there and goes on from where it was.
     replies = await telegram.say(FRANK, "说完了", timeout=60)
     assert "区县" in replies[-1]["text"], [r["text"][:40] for r in replies]
-    (address,) = await telegram.press(FRANK, replies[-1], buttons(replies[-1]).index("崇川区"))
+    (_address,) = await telegram.press(FRANK, replies[-1], buttons(replies[-1]).index("崇川区"))
     (when,) = await telegram.say(FRANK, "工农路青年路交叉口")
-    (phone,) = await telegram.press(FRANK, when, 0)
+    (_phone,) = await telegram.press(FRANK, when, 0)
     (photos,) = await telegram.say(FRANK, "13812340000")
     (summary,) = await telegram.press(FRANK, photos, 0)
     (filed,) = await telegram.press(FRANK, summary, 0)

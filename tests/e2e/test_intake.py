@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from bot.cases.models import CASE_NUMBER_RE
 from bot.cases.store import CaseStore
 from bot.db import Database
@@ -24,7 +23,7 @@ async def fill_form(telegram, user: int) -> dict:
     assert "登记" in intro["text"] and buttons(more) == ["说完了"]
     (district,) = await telegram.press(user, more, 0)
     assert "区县" in district["text"]
-    (address,) = await telegram.press(user, district, buttons(district).index("崇川区"))
+    (_address,) = await telegram.press(user, district, buttons(district).index("崇川区"))
     (when,) = await telegram.say(user, "工农路青年路交叉口")
     assert buttons(when) == ["跳过"]
     (phone,) = await telegram.press(user, when, 0)
@@ -64,20 +63,20 @@ async def test_a_complaint_is_filed_numbered_and_checked_by_chat(telegram, stack
 
 async def test_the_form_resumes_after_rasa_restarts_and_a_duplicate_update_files_once(
         telegram, stack):
-    intro, more = await telegram.say(ERIN, DESCRIPTION, count=2)
+    _intro, more = await telegram.say(ERIN, DESCRIPTION, count=2)
     stack.restart(stack.rasa)  # conversations live in the SQL tracker store
     (district,) = await telegram.press(ERIN, more, 0)
     assert "区县" in district["text"]
-    (address,) = await telegram.press(ERIN, district, 0)
+    (_address,) = await telegram.press(ERIN, district, 0)
     (when,) = await telegram.say(ERIN, "青年路口")
     (phone,) = await telegram.press(ERIN, when, 0)
     notice, photos = await telegram.press(ERIN, phone, 0, count=2)  # 匿名
     assert "只能在这里" in notice["text"] and "照片" in photos["text"]
     (summary,) = await telegram.press(ERIN, photos, 0)
-    confirm = [b for row in summary["reply_markup"]["inline_keyboard"] for b in row][0]
+    confirm = next(b for row in summary["reply_markup"]["inline_keyboard"] for b in row)
     update = await telegram.api.press_button(ERIN, summary, confirm["callback_data"])
     await telegram.replies(ERIN, 1, summary["message_id"], 60)
     await telegram.api.redeliver(update)  # Telegram sends the same update again
-    (status,) = await telegram.say(ERIN, "/mycases")
+    (_status,) = await telegram.say(ERIN, "/mycases")
     cases = await cases_of(stack, ERIN)
     assert len(cases) == 1 and cases[0].anonymous and cases[0].phone is None

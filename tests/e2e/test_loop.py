@@ -4,10 +4,8 @@ return, flag, resolve, rate 不满意, reopen; with the bot killed in the middle
 
 from __future__ import annotations
 
-
-from bot.cases.models import CASE_NUMBER_RE
 from bot.cases.desk import CaseDesk, Staff
-from bot.cases.models import CaseStatus
+from bot.cases.models import CASE_NUMBER_RE, CaseStatus
 from bot.cases.store import CaseStore
 from bot.db import Database
 from bot.roles import Roles

@@ -15,7 +15,7 @@ def test_case_examples_about_a_topic_are_not_taught_as_no_topic(classifiers):
     # Taught as their topic, not as "none", so the learned part reads them back as it
     # (taught as "none", it read 2 of 15 as their topic).
     predicted = learned.predict([normalize(e.text) for e in about])
-    assert sum(p == e.topic for p, e in zip(predicted, about)) >= 0.9 * len(about)
+    assert sum(p == e.topic for p, e in zip(predicted, about, strict=True)) >= 0.9 * len(about)
 
 
 def test_a_clear_policy_topic_needs_length_and_probability(classifiers):

@@ -7,13 +7,22 @@ from __future__ import annotations
 
 import pytest
 
-from bot.safety.emergency import NUMBERS, Assessment, EmergencyKind, Level, assess
+from bot.safety.emergency import Assessment, EmergencyKind, Level, assess
 from bot.telegram import citizen, texts
 from tests.messages import BY_KIND, LOOKALIKES, numbers_of
 from tests.telegram.conftest import CITIZEN
+
 # The staff tests' settings (agents, supervisors, the agents' group) and their helpers.
 from tests.telegram.test_staff import (  # noqa: F401 (fixtures)
-    ALICE, BOSS, STRANGER, command, deliver, desk, file_case, settings)
+    ALICE,
+    BOSS,
+    STRANGER,
+    command,
+    deliver,
+    desk,
+    file_case,
+    settings,
+)
 
 K = EmergencyKind
 
