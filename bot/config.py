@@ -6,8 +6,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
+# The hotline keeps China time: deadlines, review dates, the day a case number counts.
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 class ConfigError(ValueError):

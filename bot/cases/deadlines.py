@@ -10,15 +10,14 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
 from bot.cases.models import CaseKind
+from bot.config import CHINA
 
 log = logging.getLogger(__name__)
 
-CHINA = ZoneInfo("Asia/Shanghai")
 
 # Working days allowed per kind of case, counted from the working day after filing.
 WORKING_DAYS: dict[CaseKind, int] = {

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from bot.config import ROOT
+from bot.config import CHINA, ROOT
 
 KNOWLEDGE_DIR = ROOT / "knowledge"
 
@@ -184,7 +184,9 @@ def _load_file(path: Path, today: date) -> list[Entry]:
 
 def load_knowledge(directory: Path = KNOWLEDGE_DIR, today: date | None = None) -> KnowledgeBase:
     """Every entry of every `*.yml` file in `directory`, validated."""
-    today = today or date.today()
+    # China's date, not the server's: on a UTC host an entry reviewed "today" in China
+    # would be future-dated between 00:00 and 08:00.
+    today = today or datetime.now(CHINA).date()
     entries: list[Entry] = []
     seen: dict[str, Entry] = {}
     for path in sorted(directory.glob("*.yml")):

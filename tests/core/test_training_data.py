@@ -105,3 +105,35 @@ def test_a_rule_naming_an_unknown_department_is_refused(tmp_path: Path):
                    .replace("department: civil}", "department: nowhere}", 1), encoding="utf-8")
     with pytest.raises(DepartmentError, match="unknown department 'nowhere'"):
         load_directory.__wrapped__(bad)
+
+
+def test_review_dates_are_checked_against_china_s_date_not_the_server_s(tmp_path, monkeypatch):
+    """At 04:00 in China the UTC date is still yesterday; an entry reviewed today is valid."""
+    import datetime as real
+
+    from bot.knowledge import loader
+
+    utc_now = real.datetime(2026, 12, 6, 20, 0, tzinfo=real.UTC)
+
+    class AnyDate(type):
+        def __instancecheck__(cls, obj):
+            return isinstance(obj, real.date)
+
+    class ServerDate(real.date, metaclass=AnyDate):
+        @classmethod
+        def today(cls):
+            return utc_now.date()  # what date.today() says on a UTC host
+
+    class ServerClock(real.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return utc_now.astimezone(tz) if tz else utc_now.replace(tzinfo=None)
+
+    monkeypatch.setattr(loader, "date", ServerDate)
+    monkeypatch.setattr(loader, "datetime", ServerClock, raising=False)
+    entry = {"id": "hot-test", "topic": "hotline", "question": "测试问题？",
+             "paraphrases": [f"测试说法{i}" for i in range(8)], "answer": "测试答案。",
+             "channel": "12345", "source": "测试", "reviewed": real.date(2026, 12, 7)}
+    (tmp_path / "hotline.yml").write_text(yaml.safe_dump([entry], allow_unicode=True),
+                                          encoding="utf-8")
+    assert [e.id for e in loader.load_knowledge(tmp_path).entries] == ["hot-test"]
