@@ -15,6 +15,15 @@ class MaskingFormatter(logging.Formatter):
         return mask_personal(super().format(record))
 
 
+def mask_every_handler() -> None:
+    """Masks what the handlers already set up (by another framework) write."""
+    for handler in logging.getLogger().handlers:
+        if not isinstance(handler.formatter, MaskingFormatter):
+            fmt = handler.formatter
+            handler.setFormatter(MaskingFormatter(fmt._fmt if fmt else None,
+                                                  fmt.datefmt if fmt else None))
+
+
 def setup_logging(path: Path, *, to_stderr: bool = True, level: int = logging.INFO) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     formatter = MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -9,6 +9,7 @@ from datetime import date
 
 from bot.cases.deadlines import CHINA, format_date
 from bot.cases.models import Case, CaseEvent
+from bot.safety.mask import mask_personal
 
 SUMMARY_LENGTH = 120
 
@@ -39,8 +40,9 @@ EVENT_LABELS = {
 }
 
 
-def short(text: str, length: int = SUMMARY_LENGTH) -> str:
-    text = " ".join(text.split())
+def short(text: str, length: int = SUMMARY_LENGTH, *, whole: bool = False) -> str:
+    """One line of at most `length` characters; phone and ID numbers masked unless `whole`."""
+    text = " ".join((text if whole else mask_personal(text)).split())
     return text if len(text) <= length else text[: length - 1] + "…"
 
 
@@ -77,7 +79,8 @@ def card_buttons(case: Case) -> list[list[tuple[str, str]]]:
 
 
 def detail(case: Case, events: list[CaseEvent], today: date, *, whole_phone: bool) -> str:
-    """Everything about a case for staff; the whole phone only when `whole_phone`."""
+    """Everything about a case for staff; the whole phone (and numbers the citizen typed)
+    only when `whole_phone`."""
     lines = [
         f"案件 {case.number}（{case.status.label}）",
         f"类型：{case.kind.label}｜分类：{case.category or '待定'}",
@@ -87,7 +90,7 @@ def detail(case: Case, events: list[CaseEvent], today: date, *, whole_phone: boo
         f"期限：{deadline_text(case, today)}",
         f"认领人：{case.assignee_name or '无'}",
         f"电话：{phone_text(case, whole_phone)}",
-        f"内容：{short(case.description, 600)}",
+        f"内容：{short(case.description, 600, whole=whole_phone)}",
         "",
         "办理记录：",
     ]
@@ -100,7 +103,7 @@ def detail(case: Case, events: list[CaseEvent], today: date, *, whole_phone: boo
         elif event.kind == "callback":
             extra = RATINGS.get(str(event.detail.get("rating")), "")
         line = f"• {when} {EVENT_LABELS.get(event.kind, event.kind)}{extra}"
-        lines.append(f"{line}：{short(text, 80)}" if text else line)
+        lines.append(f"{line}：{short(text, 80, whole=whole_phone)}" if text else line)
     return "\n".join(lines)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.db import Database, utcnow
+from bot.safety.mask import mask_personal
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class FeedbackStore:
         async with self.db.write() as conn:
             await conn.execute(
                 "INSERT INTO kb_misses (at, citizen_id, question, route) VALUES (?, ?, ?, ?)",
-                (utcnow().isoformat(), citizen_id, question[:500], route),
+                (utcnow().isoformat(), citizen_id, mask_personal(question)[:500], route),
             )
 
     async def most_unhelpful(self, limit: int = 10) -> list[EntryFeedback]:

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.knowledge.feedback import FeedbackStore
 from bot.knowledge.loader import load_knowledge
+from bot.safety.mask import mask_personal
 
 ROUTES = {"fallback": "没有找到", "clarify_none": "候选都不对"}
 
@@ -38,7 +39,8 @@ async def report(settings: Settings, limit: int) -> str:
     if not misses:
         lines.append("  （暂无）")
     for miss in misses:
-        lines.append(f"  {miss.count:>4} 次  [{ROUTES.get(miss.route, miss.route)}]  {miss.question}")
+        lines.append(f"  {miss.count:>4} 次  [{ROUTES.get(miss.route, miss.route)}]  "
+                     f"{mask_personal(miss.question)}")
     return "\n".join(lines)
 
 

@@ -239,3 +239,48 @@ async def test_roles_from_config_and_from_grants(db, settings):
     assert await roles.revoke(4242, Role.SUPERVISOR, by=1)
     assert not await roles.revoke(ALICE.user_id, Role.AGENT, by=1)  # configured roles stay
     assert await roles.has(ALICE.user_id, Role.AGENT)
+
+
+async def test_numbers_typed_into_a_description_are_masked_for_the_group_and_supervisors(
+        db, desk, store, clock):
+    typed = "油烟扰民，有事打我13812340000，身份证号320602198812120011"
+    case = await file(store, typed)
+    (card,) = await outbox(db, "card")
+    assert "13812340000" not in card["text"] and "138****0000" in card["text"]
+    assert "320602198812120011" not in card["text"] and "3206**********0011" in card["text"]
+    await desk.claim(case.number, ALICE)
+    await desk.resolve(case.number, ALICE, "已处理")
+    (notice,) = await outbox(db, "resolved")
+    callback_id = int(json.loads(notice["buttons"])[0][2][1].split(":")[1])
+    await desk.rate(callback_id, CITIZEN, "3")
+    (alert,) = [r for r in await outbox(db, "unhappy") if r["chat_id"] == BOSS.user_id]
+    assert "13812340000" not in alert["text"] and "320602198812120011" not in alert["text"]
+
+
+async def test_questions_that_found_nothing_are_stored_masked(db):
+    from bot.knowledge.feedback import FeedbackStore
+
+    feedback = FeedbackStore(db)
+    await feedback.record_miss(CITIZEN, "我的社保卡丢了 电话13812340000 怎么补", "fallback")
+    (miss,) = await feedback.top_misses()
+    assert "13812340000" not in miss.question and "138****0000" in miss.question
+
+
+def test_log_handlers_set_up_elsewhere_are_masked_too():
+    import io
+    import logging
+
+    from bot.logs import mask_every_handler
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        mask_every_handler()
+        logging.getLogger("rasa_sdk.test").warning("slot phone=13812340000 id=320602198812120011")
+    finally:
+        root.removeHandler(handler)
+    assert "13812340000" not in stream.getvalue() and "138****0000" in stream.getvalue()
+    assert "320602198812120011" not in stream.getvalue()
