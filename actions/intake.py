@@ -376,10 +376,13 @@ class ActionMergeCase(Action):
             dispatcher.utter_message(text="没有待补充的内容。")
             return []
         res = await resources.get()
+        draft = draft_from(tracker, None, None)
+        details = {"district": draft.district, "address": draft.address,
+                   "happened": draft.happened, "phone": draft.phone}
         try:
             case = await res.cases.supplement(
-                number, citizen_id(tracker), description,
-                tuple(tracker.get_slot("case_photos") or ()), source_key=f"draft:{draft_id}")
+                number, citizen_id(tracker), description, draft.photos,
+                source_key=f"draft:{draft_id}", details=details)
         except (CaseNotFound, CaseClosed):
             dispatcher.utter_message(text="这个案件已经办结或找不到了，我为您登记成新的案件。")
             return await file_case_from(dispatcher, tracker, res)

@@ -40,6 +40,10 @@ EVENT_LABELS = {
 }
 
 
+# The fields a merged filing may add, as staff read them in the history.
+MERGED_LABELS = {"district": "区县：", "address": "地点：", "happened": "时间：", "phone": "电话："}
+
+
 def short(text: str, length: int = SUMMARY_LENGTH, *, whole: bool = False) -> str:
     """One line of at most `length` characters; phone and ID numbers masked unless `whole`."""
     text = " ".join((text if whole else mask_personal(text)).split())
@@ -102,6 +106,9 @@ def detail(case: Case, events: list[CaseEvent], today: date, *, whole_phone: boo
             extra = f"→{event.detail.get('to')}"
         elif event.kind == "callback":
             extra = RATINGS.get(str(event.detail.get("rating")), "")
+        elif event.kind == "supplemented":
+            text = "；".join([text, *(f"{MERGED_LABELS[k]}{event.detail[k]}"
+                                     for k in MERGED_LABELS if event.detail.get(k))])
         line = f"• {when} {EVENT_LABELS.get(event.kind, event.kind)}{extra}"
         lines.append(f"{line}：{short(text, 80, whole=whole_phone)}" if text else line)
     return "\n".join(lines)

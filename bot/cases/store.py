@@ -45,6 +45,9 @@ async def append_event(
     await conn.execute(EVENT_SQL, event_params(case_id, at, actor, kind, detail))
 
 
+# What a merged filing adds besides its description and photos (case columns).
+MERGED_FIELDS = ("district", "address", "happened", "phone")
+
 class CaseNotFound(LookupError):
     """No case with that number belongs to the asker (or exists at all)."""
 
@@ -233,8 +236,15 @@ class CaseStore:
         return case
 
     async def supplement(self, number: str, citizen_id: int, text: str,
-                         photos: tuple[str, ...] = (), source_key: str | None = None) -> Case:
-        """Adds the citizen's new information to their open case (补充)."""
+                         photos: tuple[str, ...] = (), source_key: str | None = None,
+                         details: dict[str, str] | None = None) -> Case:
+        """Adds the citizen's new information to their open case (补充).
+
+        `details` (district, address, happened, phone) go into the event whole, and fill
+        the case's own fields where those are still empty; a value that differs from
+        the case's stays in the history for the agent to see.
+        """
+        details = {k: v for k, v in (details or {}).items() if k in MERGED_FIELDS and v}
         now = self.clock()
         async with self.db.write() as conn:
             case = await self._open_case_of(conn, number, citizen_id)
@@ -247,9 +257,13 @@ class CaseStore:
                         return case
             await append_event(conn, case.id, now, f"citizen:{citizen_id}", "supplemented",
                                      {"text": text, "photos": list(photos),
-                                      "source_key": source_key})
+                                      "source_key": source_key, **details})
             await conn.execute("UPDATE cases SET updated_at = ? WHERE id = ?",
                                (now.isoformat(), case.id))
+            for field, value in details.items():  # names from MERGED_FIELDS only
+                await conn.execute(
+                    f"UPDATE cases SET {field} = ? WHERE id = ? AND ({field} IS NULL OR {field} = '')",
+                    (value, case.id))
             return await self._get(conn, case.id)
 
     async def withdraw(self, number: str, citizen_id: int, reason: str) -> Case:

@@ -107,3 +107,15 @@ async def test_filings_committed_together_fail_alone(cases, db):
     assert await cases.count_cases() == 2
     events = await db.fetchall("SELECT case_id FROM case_events")
     assert sorted(e[0] for e in events) == sorted([good.id, also_good.id])
+
+
+async def test_a_merged_filing_keeps_its_place_time_and_phone(cases):
+    case = await cases.file_case(draft(district=None, phone=None))
+    merged = await cases.supplement(
+        case.number, 501, "补充：周末更严重", source_key="draft:2",
+        details={"district": "崇川区", "address": "工农路88号", "happened": "每晚十点后",
+                 "phone": "13912345678", "not_a_column": "x"})
+    assert (merged.district, merged.address, merged.happened, merged.phone) == (
+        "崇川区", "工农路88号", "每晚十点后", "13912345678")
+    event = (await cases.events(case.id))[-1]
+    assert event.detail["address"] == "工农路88号" and "not_a_column" not in event.detail

@@ -166,7 +166,8 @@ async def test_a_similar_matter_within_72_hours_is_offered_as_the_same_case(res,
     await ActionSubmitCase().run(CollectingDispatcher(), first, domain)
     (existing,) = await res.cases.cases_of_citizen(int(CITIZEN))
 
-    again = filled(case_draft_id="d2",
+    again = filled(case_draft_id="d2", case_address="幸福小区南门东侧第二个摊位",
+                   case_time="昨晚十一点到凌晨两点", case_phone="13955556666",
                    case_description="幸福小区南门口烧烤摊晚上油烟噪音特别大，一直到凌晨")
     dispatcher = CollectingDispatcher()
     events = await ActionSubmitCase().run(
@@ -180,8 +181,13 @@ async def test_a_similar_matter_within_72_hours_is_offered_as_the_same_case(res,
                          slots=again, sender=CITIZEN)
     await ActionMergeCase().run(CollectingDispatcher(), merge, domain)
     assert await res.cases.count_cases() == 1
-    kinds = [e.kind for e in await res.cases.events(existing.id)]
-    assert kinds == ["filed", "supplemented"]
+    events = await res.cases.events(existing.id)
+    assert [e.kind for e in events] == ["filed", "supplemented"]
+    # Nothing the citizen gave the second time is lost: it is in the history whole.
+    added = events[-1].detail
+    assert (added["address"], added["happened"], added["phone"]) == (
+        "幸福小区南门东侧第二个摊位", "昨晚十一点到凌晨两点", "13955556666")
+    assert (await res.cases.case_by_number(existing.number)).phone == "13812345678"
 
     # A stranger's similar matter is a case of its own.
     stranger = make_tracker("/confirm_case", intent="confirm_case",
