@@ -31,6 +31,7 @@ EVENT_LABELS = {
     "merged": "合并重复反映",
     "citizen_message": "市民留言",
     "handoff_released": "结束人工对话",
+    "handoff_taken": "接管人工对话",
     "callback": "回访评价",
     "callback_comment": "回访意见",
     "callback_not_reached": "回访未联系上",

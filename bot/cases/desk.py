@@ -38,6 +38,15 @@ class NotAssignee(PermissionError):
         self.case = case
 
 
+class HandoffBusy(RuntimeError):
+    """The citizen is already in a live conversation with another agent, on another case."""
+
+    def __init__(self, agent_id: int, number: str) -> None:
+        super().__init__(f"citizen in a hand-off with {agent_id} on {number}")
+        self.agent_id = agent_id
+        self.number = number
+
+
 class CaseStillOpen(RuntimeError):
     """Only a resolved case can be reopened."""
 
@@ -173,11 +182,32 @@ class CaseDesk:
                                           {"name": staff.name})
             return ClaimResult(await self.case_by_id(conn, case.id), won=True)
 
-    async def reply(self, number: str, staff: Staff, text: str) -> Case:
-        """A reply for the citizen; it opens a live hand-off with this agent."""
+    async def reply(self, number: str, staff: Staff, text: str, *,
+                    take_over: bool = False) -> Case:
+        """A reply for the citizen; it opens a live hand-off with this agent.
+
+        A citizen already talking live with another agent (on another case) is not taken
+        over silently: `HandoffBusy` unless `take_over`, and then that agent is told.
+        """
         now = self.clock()
         async with self.db.write() as conn:
             case = await self._open_case(conn, number, staff)
+            async with conn.execute(
+                "SELECT h.agent_id, h.last_activity_at, c.number FROM handoffs h"
+                " JOIN cases c ON c.id = h.case_id WHERE h.citizen_id = ?",
+                (case.citizen_id,)) as cur:
+                current = await cur.fetchone()
+            live = current is not None and current["agent_id"] != staff.user_id and (
+                now - datetime.fromisoformat(current["last_activity_at"]) <= self.handoff_idle)
+            if live and not take_over:
+                raise HandoffBusy(current["agent_id"], current["number"])
+            if live:
+                await enqueue(conn, chat_id=current["agent_id"], at=now, case_id=case.id,
+                              purpose="handoff_taken",
+                              text=f"市民（案件 {current['number']}）的人工对话已由 {staff.name}"
+                                   f" 在案件 {case.number} 上接管。")
+                await append_event(conn, case.id, now, staff.actor, "handoff_taken",
+                                   {"from": current["agent_id"], "case": current["number"]})
             await self._take_if_free(conn, case, staff, now)
             await self._set(conn, case, now, status=CaseStatus.REPLIED.value)
             await append_event(conn, case.id, now, staff.actor, "replied",

@@ -17,7 +17,7 @@ from telegram.error import BadRequest
 
 from bot.cases import cards
 from bot.cases.deadlines import CHINA, format_date, local_date
-from bot.cases.desk import CaseStillOpen, ClaimResult, NotAssignee, Staff
+from bot.cases.desk import CaseStillOpen, ClaimResult, HandoffBusy, NotAssignee, Staff
 from bot.cases.models import Case, normalize_case_number
 from bot.cases.store import CaseClosed, CaseNotFound
 from bot.db import utcnow
@@ -29,6 +29,8 @@ from bot.telegram.context import HotlineContext
 log = logging.getLogger(__name__)
 
 PAGE = 10
+# Starts a /reply that deliberately takes over another agent's live conversation.
+TAKE_OVER = "接管"
 STAFF = (Role.AGENT, Role.SUPERVISOR)
 _COMMAND = re.compile(r"^/\w+(?:@\w+)?\s*(.*)$", re.DOTALL)
 
@@ -187,7 +189,15 @@ async def claim_command(update: Update, context: HotlineContext) -> None:
 @requires(*STAFF)
 async def reply_command(update: Update, context: HotlineContext) -> None:
     async def act(number: str, staff: Staff, text: str) -> str:
-        await context.desk.reply(number, staff, text)
+        take_over = text.startswith(TAKE_OVER)
+        text = text.removeprefix(TAKE_OVER).strip() if take_over else text
+        if not text:
+            return texts.USAGE["reply"]
+        try:
+            await context.desk.reply(number, staff, text, take_over=take_over)
+        except HandoffBusy as busy:
+            return texts.HANDOFF_BUSY.format(agent=f"市民{busy.agent_id}", other=busy.number,
+                                             number=number)
         return f"已发送给 {number} 的市民。市民的回复会转给您，结束对话用 /release {number}。"
     await run_case_action(update, context, texts.USAGE["reply"], act)
 

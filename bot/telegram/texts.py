@@ -60,12 +60,14 @@ BUTTON_STALE = "这个按钮已失效，请重新发送您的问题。"
 STAFF_NOT_FOUND = "没有找到案件 {number}。"
 STAFF_CLOSED = "案件 {number} 已办结或已撤回，不能再这样操作（需要时先 /reopen）。"
 STAFF_NOT_YOURS = "案件 {number} 已由 {holder} 认领，请联系认领人或督办员。"
+HANDOFF_BUSY = ("这位市民正在与 {agent} 就案件 {other} 人工对话，消息没有发送。"
+                "请先与对方协调（对方 /release 后再回复），确需接管请用：/reply {number} 接管 内容")
 STAFF_STILL_OPEN = "案件 {number} 还没有办结，不需要重办。"
 
 USAGE = {
     "case": "用法：/case 案件编号",
     "claim": "用法：/claim 案件编号",
-    "reply": "用法：/reply 案件编号 回复内容（会发给市民）",
+    "reply": "用法：/reply 案件编号 回复内容（会发给市民；接管别人的人工对话：/reply 案件编号 接管 内容）",
     "note": "用法：/note 案件编号 备注内容（仅内部可见）",
     "transfer": "用法：/transfer 案件编号 部门 转办理由，例如 /transfer NT202611280001 住建 属于物业维修",
     "return": "用法：/return 案件编号 退单理由",

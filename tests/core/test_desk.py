@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot.cases.desk import CaseDesk, NotAssignee, Staff
+from bot.cases.desk import CaseDesk, HandoffBusy, NotAssignee, Staff
 from bot.cases.models import CaseDraft, CaseKind, CaseStatus
 from bot.cases.store import CaseClosed, CaseStore
 from bot.config import Settings
@@ -284,3 +284,22 @@ def test_log_handlers_set_up_elsewhere_are_masked_too():
         root.removeHandler(handler)
     assert "13812340000" not in stream.getvalue() and "138****0000" in stream.getvalue()
     assert "320602198812120011" not in stream.getvalue()
+
+
+async def test_a_second_agent_does_not_silently_take_over_a_live_conversation(db, desk, store):
+    first = await file(store, "小区门口的路灯坏了一个多月，晚上很黑")
+    second = await file(store, "楼下垃圾桶三天没人清运，气味很大")
+    await desk.reply(first.number, ALICE, "您好，路灯的事我来跟进")
+    with pytest.raises(HandoffBusy) as busy:
+        await desk.reply(second.number, BOB, "您好，垃圾清运的事我来跟进")
+    assert (busy.value.agent_id, busy.value.number) == (ALICE.user_id, first.number)
+    handoff = await desk.active_handoff(CITIZEN)
+    assert (handoff.agent_id, handoff.case_id) == (ALICE.user_id, first.id)
+
+    await desk.reply(second.number, BOB, "您好，垃圾清运的事我来跟进", take_over=True)
+    handoff = await desk.active_handoff(CITIZEN)
+    assert (handoff.agent_id, handoff.case_id) == (BOB.user_id, second.id)
+    (told,) = await outbox(db, "handoff_taken")
+    assert told["chat_id"] == ALICE.user_id and "李强" in told["text"]
+    assert (await kinds(store, second))[-1] == "replied"
+    assert "handoff_taken" in await kinds(store, second)
