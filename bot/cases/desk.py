@@ -374,8 +374,10 @@ class CaseDesk:
         return len(idle)
 
     async def citizen_says(self, handoff: Handoff, text: str, photo: str | None = None,
-                           alert: str | None = None) -> Case:
+                           alert: str | None = None) -> tuple[Case, bool]:
         """A citizen's message during a hand-off: into the case history and to the agent.
+        Returns the case and whether this is the citizen's first message since the agent's
+        last reply (the citizen is then told it went to a person).
 
         `alert` (the bot found signs of an emergency and gave the citizen the number) goes
         first, so the agent sees it before the message.
@@ -383,6 +385,12 @@ class CaseDesk:
         now = self.clock()
         async with self.db.write() as conn:
             case = await self.case_by_id(conn, handoff.case_id)
+            async with conn.execute(
+                "SELECT kind FROM case_events WHERE case_id = ?"
+                " AND kind IN ('replied', 'citizen_message') ORDER BY id DESC LIMIT 1",
+                (case.id,)) as cur:
+                last = await cur.fetchone()
+            first = last is None or last["kind"] == "replied"
             detail = {"text": text, **({"photo": photo} if photo else {}),
                       **({"alert": alert} if alert else {})}
             await append_event(conn, case.id, now, f"citizen:{handoff.citizen_id}",
@@ -395,7 +403,7 @@ class CaseDesk:
                           text=(f"{alert}\n" if alert else "")
                           + f"【市民回复】{case.number}：{shown}\n"
                           f"（回复请用 /reply {case.number} 内容；结束对话用 /release）")
-            return case
+            return case, first
 
     # ---- satisfaction callback ------------------------------------------------------
 

@@ -31,6 +31,8 @@ MAX_TEXT = 3000
 SEND_ATTEMPTS = 4
 # Rasa answers most messages faster than this; only slower turns show 「正在输入」.
 TYPING_DELAY = 0.4
+# A message this short that holds a case number is a status query.
+STATUS_QUERY_LENGTH = 30
 CALLBACK_RE = re.compile(r"^k(\d{1,12}):(\d{1,2})$")
 
 
@@ -91,8 +93,11 @@ async def to_agent(update: Update, context: HotlineContext, text: str,
     if handoff is not None:
         alert = texts.EMERGENCY_ALERT.format(
             label=found.label, numbers=found.numbers) if found and found.alarming else None
-        await services.desk.citizen_says(handoff, text, photo, alert=alert)
+        case, first = await services.desk.citizen_says(handoff, text, photo, alert=alert)
         services.delivery.wake()
+        if first:
+            await update.effective_message.reply_text(
+                texts.HANDOFF_RECEIPT.format(number=case.number))
         return True
     if photo is None and await services.desk.comment(user.id, text) is not None:
         await update.effective_message.reply_text(texts.COMMENT_SAVED)
@@ -122,7 +127,12 @@ async def text_message(update: Update, context: HotlineContext) -> None:
     if len(text) > MAX_TEXT:
         await message.reply_text(texts.TOO_LONG.format(limit=MAX_TEXT))
         return
-    if not await to_agent(update, context, text, found=found):
+    number = normalize_case_number(text)
+    if number and len(text) <= STATUS_QUERY_LENGTH:
+        # 「查询 NT…」 is answered by the bot, hand-off or not (the filing message tells
+        # citizens to send exactly that).
+        await converse(update, context, payload("check_status", case_number=number))
+    elif not await to_agent(update, context, text, found=found):
         await converse(update, context, text)
     if found.alarming:  # the number came first, whatever followed
         note_route(context, message.chat_id, "emergency")

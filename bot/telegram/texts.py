@@ -60,6 +60,7 @@ BUTTON_STALE = "这个按钮已失效，请重新发送您的问题。"
 STAFF_NOT_FOUND = "没有找到案件 {number}。"
 STAFF_CLOSED = "案件 {number} 已办结或已撤回，不能再这样操作（需要时先 /reopen）。"
 STAFF_NOT_YOURS = "案件 {number} 已由 {holder} 认领，请联系认领人或督办员。"
+HANDOFF_RECEIPT = "已转给工作人员（案件 {number}），请稍候，工作人员会在这里回复您。"
 HANDOFF_BUSY = ("这位市民正在与 {agent} 就案件 {other} 人工对话，消息没有发送。"
                 "请先与对方协调（对方 /release 后再回复），确需接管请用：/reply {number} 接管 内容")
 STAFF_STILL_OPEN = "案件 {number} 还没有办结，不需要重办。"

@@ -110,8 +110,9 @@ async def test_reply_opens_a_hand_off_that_carries_the_citizen_back_and_idles_ou
     assert handoff is not None and handoff.agent_id == ALICE.user_id
 
     clock.now += timedelta(minutes=10)
-    await desk.citizen_says(handoff, "3号楼北门")
-    (back,) = await outbox(db, "citizen_message")
+    assert (await desk.citizen_says(handoff, "3号楼北门"))[1]  # the first since the reply
+    assert not (await desk.citizen_says(handoff, "靠近菜场那边"))[1]
+    back, _ = await outbox(db, "citizen_message")
     assert back["chat_id"] == ALICE.user_id and "3号楼北门" in back["text"]
     assert (await store.case_by_number(case.number)).status is CaseStatus.REPLIED
     assert "citizen_message" in await kinds(store, case)

@@ -72,8 +72,9 @@ async def test_every_kind_during_a_hand_off_alerts_the_agent(desk, kind):
     await deliver(desk)
     rasa_calls = len(desk.rasa.requests)
 
-    (reply,) = await desk.say(BY_KIND[kind])
+    reply, receipt = await desk.say(BY_KIND[kind])  # the advice, then: it went to the agent
     assert all(n in reply["text"] for n in numbers_of(kind))
+    assert receipt["text"] == texts.HANDOFF_RECEIPT.format(number=number)
     assert len(desk.rasa.requests) == rasa_calls  # the hand-off goes on; Rasa hears nothing
     await deliver(desk)
     alert = desk.api.sent(ALICE)[-1]["text"]

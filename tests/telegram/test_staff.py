@@ -114,10 +114,16 @@ async def test_card_claim_race_reply_and_the_citizen_answering_back(desk):
     assert "几点开始排放" in to_citizen["text"] and number in to_citizen["text"]
 
     rasa_calls = len(desk.rasa.requests)
-    assert await desk.say("每天晚上六点到十点") == []  # the bot does not answer by itself
+    (receipt,) = await desk.say("每天晚上六点到十点")  # Rasa does not answer; a receipt
+    assert receipt["text"] == texts.HANDOFF_RECEIPT.format(number=number)
+    assert await desk.say("大概持续四个小时") == []  # only the first time
+    # A status query is still answered by the bot during the hand-off.
+    await desk.say(f"查询 {number}")
+    assert desk.rasa.requests[-1]["message"] == f'/check_status{{"case_number":"{number}"}}'
+    rasa_calls += 1
     assert len(desk.rasa.requests) == rasa_calls
     await deliver(desk)
-    forwarded = desk.api.sent(ALICE)[-1]
+    forwarded = desk.api.sent(ALICE)[-2]
     assert "每天晚上六点到十点" in forwarded["text"] and number in forwarded["text"]
     events = await desk.app.bot_data.cases.events(
         (await desk.app.bot_data.cases.case_by_number(number)).id)
