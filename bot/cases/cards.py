@@ -41,6 +41,9 @@ EVENT_LABELS = {
 }
 
 
+# Why a live conversation ended, as staff read it (the history stores the code).
+HANDOFF_ENDINGS = {"released": "坐席结束对话", "idle": "双方长时间无消息，自动交回机器人"}
+
 # The fields a merged filing may add, as staff read them in the history.
 MERGED_LABELS = {"district": "区县：", "address": "地点：", "happened": "时间：", "phone": "电话："}
 
@@ -102,6 +105,8 @@ def detail(case: Case, events: list[CaseEvent], today: date, *, whole_phone: boo
     for event in events[-15:]:
         when = event.at.astimezone(CHINA).strftime("%m-%d %H:%M")
         text = event.detail.get("text") or event.detail.get("reason") or ""
+        if event.kind == "handoff_released":
+            text = HANDOFF_ENDINGS.get(text, text)
         extra = ""
         if event.kind == "transferred":
             extra = f"→{event.detail.get('to')}"

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from bot.cases import cards
 from bot.cases.desk import CaseDesk, HandoffBusy, NotAssignee, Staff
 from bot.cases.models import CaseDraft, CaseKind, CaseStatus
 from bot.cases.store import CaseClosed, CaseStore
@@ -123,6 +124,8 @@ async def test_reply_opens_a_hand_off_that_carries_the_citizen_back_and_idles_ou
     assert await desk.active_handoff(CITIZEN) is None
     (released,) = await outbox(db, "released")
     assert released["chat_id"] == CITIZEN
+    history = cards.detail(case, await store.events(case.id), date(2026, 12, 1), whole_phone=False)
+    assert "自动交回机器人" in history and "idle" not in history
     assert "handoff_released" in await kinds(store, case)
 
 
