@@ -225,6 +225,7 @@ SURE = 0.7           # an emergency whatever the cues say
 SIGN_FLOOR = 0.3     # a sign with no calm cue is an emergency unless the model is this sure it is not
 DOUBT = 0.45         # the number first, then carry on
 NEAR_MISS = 0.25     # recorded for review
+SHORT = 8            # fewer characters tell the model too little: no doubt without a sign
 CALM_MASS = 0.4      # the model's own calm cue: chance of a past / policy / hazard / hypothetical frame
 # Self-harm is never left to a near miss: a sign of it always gets at least the number.
 
@@ -462,7 +463,7 @@ def _decide(text: str, reading: Reading) -> Assessment:
     urgent = bool(signs) and "past" not in calm and bool(_URGENT.search(folded))
     if p >= SURE or (signs and not calm and p >= SIGN_FLOOR):
         level = Level.EMERGENCY
-    elif urgent or self_harm or (p >= DOUBT and not calm) or (
+    elif urgent or self_harm or (p >= DOUBT and not calm and len(folded) >= SHORT) or (
             signs and p >= DOUBT and not set(calm) & {"past", "hypothetical", "learned"}):
         level = Level.DOUBT
     elif p >= NEAR_MISS or signs:
