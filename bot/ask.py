@@ -24,6 +24,7 @@ from typing import Any, TextIO
 from telegram import Update
 
 from bot.config import Settings
+from bot.jsonlines import read_items
 from bot.stack import scratch_servers, train_model
 from bot.telegram.app import build_application
 from bot.telegram.local_api import LocalBotApi, LocalRequest
@@ -59,27 +60,12 @@ async def ask_all(settings: Settings, items: list[dict[str, Any]], out: TextIO) 
             await app.post_shutdown(app)
 
 
-def _read(stream: TextIO) -> list[dict[str, Any]]:
-    items = []
-    for number, line in enumerate(stream, 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SystemExit(f"ask: line {number} is not JSON: {exc}") from exc
-        if not isinstance(item, dict) or "text" not in item:
-            raise SystemExit(f"ask: line {number} has no \"text\"")
-        items.append(item)
-    return items
-
-
 def main() -> None:
     # Only the reply lines go to stdout.
     out = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    items = _read(sys.stdin)
+    items = read_items(sys.stdin, "ask")
     model = train_model()
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp, scratch_servers(Path(tmp), model) as servers:

@@ -25,6 +25,7 @@ from typing import Any, TextIO
 
 from bot.cases.classify import CategoryGuess
 from bot.classifiers import Classifiers, load_classifiers
+from bot.jsonlines import read_items
 from bot.knowledge.search import SearchResult, decide
 from bot.knowledge.topics import TopicGuess
 from bot.safety.emergency import Assessment, assess_many
@@ -138,22 +139,6 @@ class Triage:
         return TriageResult(item_id, "case", topic, category, department, intent, confidence)
 
 
-def _read(stream: TextIO) -> list[dict[str, Any]]:
-    items = []
-    for number, raw in enumerate(stream, 1):
-        line = raw.strip()
-        if not line:
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SystemExit(f"triage: line {number} is not JSON: {exc}") from exc
-        if not isinstance(item, dict) or "text" not in item:
-            raise SystemExit(f"triage: line {number} has no \"text\"")
-        items.append(item)
-    return items
-
-
 async def run(model: Path, items: list[dict[str, Any]], out: TextIO) -> float:
     triage = Triage.load(model)
     started = time.perf_counter()
@@ -179,7 +164,7 @@ def main() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     from bot.training import train
 
-    items = _read(sys.stdin)
+    items = read_items(sys.stdin, "triage")
     model = train()
     elapsed = asyncio.run(run(model, items, out))
     if items:
