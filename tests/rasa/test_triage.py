@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from bot.config import ROOT
-from bot.triage import Triage, _read
+from bot.jsonlines import read_items
+from bot.triage import Triage
 from tests.rasa.conftest import MISREAD_QUESTION, SMALL_TALK_LINES
 
 CONTRACT = {"id", "route", "topic", "category", "department", "intent", "confidence", "entry"}
@@ -62,8 +63,8 @@ def test_reading_skips_blank_lines_and_requires_text(tmp_path):
     with open(tmp_path / "in.jsonl", "w+", encoding="utf-8") as stream:
         stream.write('{"id": 1, "text": "a"}\n\n{"id": 2}\n')
         stream.seek(0)
-        with pytest.raises(SystemExit, match='line 3 has no "text"'):
-            _read(stream)
+        with pytest.raises(SystemExit, match='triage: line 3 has no "text"'):
+            read_items(stream, "triage")
 
 
 class ParsedAs:
