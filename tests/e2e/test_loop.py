@@ -9,6 +9,7 @@ from bot.cases.models import CASE_NUMBER_RE, CaseStatus
 from bot.cases.store import CaseStore
 from bot.db import Database
 from bot.roles import Roles
+from bot.telegram import texts
 from tests.e2e.conftest import AGENTS, AGENTS_CHAT, SUPERVISOR
 from tests.e2e.test_intake import buttons, fill_form
 
@@ -55,12 +56,14 @@ async def test_the_loop_closes_and_survives_a_crash_of_the_bot(telegram, stack):
     (asked,) = await telegram.replies(CITIZEN, 1, filed["message_id"], 30)
     assert "哪个方向" in asked["text"]
 
-    # The citizen answers: it reaches the agent and the history, and the bot stays quiet.
+    # The citizen answers: it reaches the agent and the history; Rasa stays out of it and
+    # the citizen is told once that it went to a person.
     after = api.last_message_id()
     await api.send_text(CITIZEN, "东西方向的灯一直不亮")
     (forwarded,) = await api.wait_for_messages(ALICE, 1, after=after, timeout=30)
     assert "东西方向的灯一直不亮" in forwarded["text"]
-    assert [m for m in api.sent(CITIZEN) if m["message_id"] > after] == []
+    (receipt,) = await api.wait_for_messages(CITIZEN, 1, after=after, timeout=30)
+    assert receipt["text"] == texts.HANDOFF_RECEIPT.format(number=number)
 
     # The bot dies. Meanwhile a change commits (as another bot process would make it);
     # after the restart its message is sent exactly once.
