@@ -227,7 +227,6 @@ DOUBT = 0.45         # the number first, then carry on
 NEAR_MISS = 0.25     # recorded for review
 SHORT = 8            # fewer characters tell the model too little: no doubt without a sign
 CALM_MASS = 0.4      # the model's own calm cue: chance of a past / policy / hazard / hypothetical frame
-# Self-harm is never left to a near miss: a sign of it always gets at least the number.
 
 
 def compact(text: str) -> str:
@@ -334,14 +333,15 @@ class EmergencyModel:
         dense = self.vectors.features(self.vectors.embed_cached(texts))
         self.regression = LogisticRegression(C=C, class_weight="balanced", max_iter=3000)
         self.regression.fit(hstack([grams, dense]).tocsr(), labels)
-        self._hstack = hstack
         self._kinds = [(i, EmergencyKind(c[len(KIND_PREFIX):]))
                        for i, c in enumerate(self.regression.classes_) if c.startswith(KIND_PREFIX)]
         self._calm = [i for i, c in enumerate(self.regression.classes_) if c in CALM_FRAMES]
 
     def read(self, texts: list[str]) -> list[Reading]:
         """The chance of an emergency, its likeliest kind, and the chance of a calm frame."""
-        features = self._hstack([self.ngrams.transform(texts),
+        from scipy.sparse import hstack
+
+        features = hstack([self.ngrams.transform(texts),
                                  self.vectors.features(self.vectors.embed(texts))]).tocsr()
         result = []
         for row in self.regression.predict_proba(features):
@@ -459,7 +459,7 @@ def _decide(text: str, reading: Reading) -> Assessment:
     names = tuple(sign.name for sign in signs)
     # The cause names the advice: a choking or an electric shock before the symptom it causes.
     kind = min((sign.kind for sign in signs), key=PRIORITY.index, default=None)
-    self_harm = kind is K.SELF_HARM
+    self_harm = kind is K.SELF_HARM  # a sign of it always gets at least the number
     urgent = bool(signs) and "past" not in calm and bool(_URGENT.search(folded))
     if p >= SURE or (signs and not calm and p >= SIGN_FLOOR):
         level = Level.EMERGENCY
@@ -491,17 +491,19 @@ CALL: dict[EmergencyKind, str] = {
     K.VIOLENCE: "请立即拨打 110 报警！有人受伤，同时拨打 120。",
 }
 
+_SIGN_STEPS = {sign.name: sign.step for sign in SIGNS if sign.step}
+
 STEP: dict[EmergencyKind, str] = {
     K.MEDICAL: "不要随意搬动病人；没有呼吸、叫不醒的，按 120 调度员在电话里的指导做胸外按压。",
-    K.CHOKING: SIGNS[[s.name for s in SIGNS].index("choking")].step or "",
+    K.CHOKING: _SIGN_STEPS["choking"],
     K.POISONING: "不要自己乱催吐；人叫不醒的让他侧躺，防止呕吐物呛住。",
     K.SELF_HARM: "请告诉身边信任的人，让他现在就来陪着您。您不是一个人，有人愿意帮您。",
-    K.MISSING: SIGNS[[s.name for s in SIGNS].index("missing_now")].step or "",
-    K.FIRE: SIGNS[[s.name for s in SIGNS].index("fire")].step or "",
+    K.MISSING: _SIGN_STEPS["missing_now"],
+    K.FIRE: _SIGN_STEPS["fire"],
     K.GAS: "不要开关电灯电器、不要点火，也不要在屋里打电话；能做到的话先关燃气总阀、打开门窗。",
     K.ELECTROCUTION: "先拉下电闸切断电源，或用干燥的木棍、塑料把电线挑开；千万不要直接用手去拉触电的人。",
-    K.WATER: SIGNS[[s.name for s in SIGNS].index("drowning")].step or "",
-    K.TRAFFIC: SIGNS[[s.name for s in SIGNS].index("crash")].step or "",
+    K.WATER: _SIGN_STEPS["drowning"],
+    K.TRAFFIC: _SIGN_STEPS["crash"],
     K.WEAPON: "先离开、躲到安全的地方锁好门，不要上前对抗；记住对方的样子和去向。",
     K.VIOLENCE: "先保护好自己和孩子，躲到安全的地方。",
 }
