@@ -19,7 +19,7 @@ setup:
 
 train: setup
 	@$(RASA_PY) scripts/train.py > /dev/null
-	@$(BOT_PY) -m bot.safety.emergency > /dev/null
+	@$(BOT_PY) -m bot.nlp.emergency > /dev/null
 
 run: setup
 	@$(BOT_PY) scripts/run.py
@@ -28,10 +28,10 @@ test: train
 	@bash scripts/test.sh
 
 triage: train
-	@$(RASA_PY) -m bot.triage
+	@$(RASA_PY) -m bot.nlp.triage
 
 ask: train
-	@$(BOT_PY) -m bot.ask
+	@$(BOT_PY) -m bot.telegram.ask
 
 eval: train
 	@bash scripts/eval.sh

@@ -18,9 +18,9 @@ from bot.cases.deadlines import CHINA, format_date
 from bot.cases.departments import DISTRICTS
 from bot.cases.models import CaseDraft, CaseKind, mask_phone
 from bot.cases.store import CaseClosed, CaseNotFound
-from bot.db import StoreError
-from bot.payloads import payload
-from bot.text import clean_text
+from bot.rasa.payloads import payload
+from bot.safety.text import clean_text
+from bot.store.db import StoreError
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
 from bot.knowledge.loader import Entry
-from bot.knowledge.search import decide
-from bot.payloads import payload
+from bot.nlp.search import decide
+from bot.rasa.payloads import payload
 
 log = logging.getLogger(__name__)
 

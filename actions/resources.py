@@ -9,16 +9,16 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from bot.cases.classify import CaseClassifier
-from bot.cases.problems import ProblemDetector
 from bot.cases.store import CaseStore
-from bot.classifiers import Classifiers, load_classifiers
 from bot.config import Settings
-from bot.db import Database
 from bot.knowledge.feedback import FeedbackStore
 from bot.knowledge.loader import KnowledgeBase
-from bot.knowledge.search import KnowledgeSearch
-from bot.knowledge.topics import TopicClassifier
+from bot.nlp.categories import CaseClassifier
+from bot.nlp.classifiers import Classifiers, load_classifiers
+from bot.nlp.problems import ProblemDetector
+from bot.nlp.search import KnowledgeSearch
+from bot.nlp.topics import TopicClassifier
+from bot.store.db import Database
 
 
 @dataclass

@@ -15,9 +15,9 @@ from actions.knowledge import citizen_id
 from bot.cases.deadlines import format_date
 from bot.cases.models import Case, normalize_case_number
 from bot.cases.store import CaseClosed, CaseNotFound
-from bot.db import StoreError
-from bot.payloads import payload
-from bot.text import clean_text
+from bot.rasa.payloads import payload
+from bot.safety.text import clean_text
+from bot.store.db import StoreError
 
 # The same words for a number that does not exist and for someone else's case.
 NOT_FOUND = ("未找到案件 {number}。请核对编号（例如 NT202611280001），"

@@ -14,9 +14,9 @@ import statistics
 import time
 
 from bench.local import percentile, report
-from bot.safety import emergency
-from bot.safety.evaluate import SETS, _yaml, ordinary_heldout
-from bot.stack import rss_mb_of_tree
+from bot.nlp import emergency
+from bot.nlp.evaluate_emergencies import SETS, _yaml, ordinary_heldout
+from bot.rasa.stack import rss_mb_of_tree
 
 
 def main() -> None:

@@ -31,8 +31,8 @@ from pathlib import Path
 from bench.local import free_port, percentile, report
 from bot.cases.models import CASE_NUMBER_RE
 from bot.config import Settings
-from bot.db import Database
-from bot.stack import action_server, bot_process, rasa_servers, train_model
+from bot.rasa.stack import action_server, bot_process, rasa_servers, train_model
+from bot.store.db import Database
 from bot.telegram import texts
 from bot.telegram.local_api import LocalBotApi, serve_http
 

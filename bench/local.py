@@ -21,7 +21,7 @@ from pathlib import Path
 from telegram import Update
 
 from bot.config import ROOT, Settings
-from bot.stack import rss_mb_of_tree, scratch_servers, train_model
+from bot.rasa.stack import rss_mb_of_tree, scratch_servers, train_model
 from bot.telegram.app import build_application
 from bot.telegram.local_api import LocalBotApi, LocalRequest
 

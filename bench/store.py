@@ -21,7 +21,7 @@ from pathlib import Path
 from bench.local import percentile, report
 from bot.cases.models import CaseDraft, CaseKind
 from bot.cases.store import CaseStore
-from bot.db import Database
+from bot.store.db import Database
 
 
 async def writer(path: Path, first: int, count: int, latencies: list[float],

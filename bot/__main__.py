@@ -13,7 +13,7 @@ import sys
 from telegram import Update
 
 from bot.config import ConfigError, Settings
-from bot.logs import setup_logging
+from bot.safety.logs import setup_logging
 
 log = logging.getLogger("bot")
 

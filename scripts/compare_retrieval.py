@@ -1,7 +1,7 @@
 """Compares ways of finding the knowledge entry for a question, on testsets/knowledge.yml.
 
 Candidates: nearest example by TF-IDF cosine (character n-grams), a logistic
-regression over entries (what bot/knowledge/search.py uses), and Rasa's own
+regression over entries (what bot/nlp/search.py uses), and Rasa's own
 ResponseSelector trained on the same examples as retrieval intents. Prints top-1
 and top-3 accuracy on the held-out questions and the time per question. The
 ResponseSelector model is trained in a scratch folder (a few minutes).
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.knowledge.loader import load_knowledge  # noqa: E402 - after the path is set
-from bot.knowledge.search import KnowledgeSearch, normalize  # noqa: E402
+from bot.nlp.search import KnowledgeSearch, normalize  # noqa: E402
 
 RS_CONFIG = """recipe: default.v1
 language: zh

@@ -7,7 +7,7 @@ figure says how the setting does on words written by someone else: the question 
 messages ask. Prints the accuracy per block and the mean. Takes a few minutes per setting.
 
 usage: .venv-rasa/bin/python scripts/compare_topic_models.py [setting ...]
-       settings: keywords=0.5 ngrams=1-3 c=20 (defaults: those in bot/knowledge/topics.py)
+       settings: keywords=0.5 ngrams=1-3 c=20 (defaults: those in bot/nlp/topics.py)
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.knowledge.loader import TOPICS, load_knowledge  # noqa: E402
-from bot.knowledge.topics import KEYWORD_WEIGHT, NGRAM_RANGE, C, TopicClassifier  # noqa: E402
-from bot.training_data import TOPIC_LETTERS, TopicLetter  # noqa: E402
+from bot.nlp.topics import KEYWORD_WEIGHT, NGRAM_RANGE, C, TopicClassifier  # noqa: E402
+from bot.nlp.training_data import TOPIC_LETTERS, TopicLetter  # noqa: E402
 
 DEFAULT_SETTINGS = [
     f"keywords={KEYWORD_WEIGHT}",

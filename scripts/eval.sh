@@ -24,11 +24,11 @@ echo "(full report, confusion matrix and errors in $out/nlu/)"
 
 echo
 echo "== The project's held-out sets (testsets/)"
-.venv-rasa/bin/python -m bot.evaluate
+.venv-rasa/bin/python -m bot.nlp.evaluate
 
 echo
 echo "== Emergencies (testsets/emergencies*.yml, look-alikes, ordinary messages)"
-.venv/bin/python -m bot.safety.evaluate --json "$out/emergencies.json"
+.venv/bin/python -m bot.nlp.evaluate_emergencies --json "$out/emergencies.json"
 
 if [ -f ../shared/eval/score.py ]; then
     echo

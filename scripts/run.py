@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.config import ConfigError, Settings
-from bot.stack import (
+from bot.rasa.stack import (
     StackError,
     action_server,
     bot_process,

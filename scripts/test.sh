@@ -8,6 +8,10 @@ export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 PYTHONPATH="$PWD" PYT
 echo "== ruff (pinned in requirements/bot.lock; rules in pyproject.toml)"
 .venv/bin/ruff check .
 
+echo "== import rules (import-linter; contracts in pyproject.toml)"
+imports=$(.venv/bin/lint-imports --no-cache 2>&1) || { echo "$imports"; exit 1; }
+echo "$imports" | grep -E "^Contracts:"
+
 echo "== rasa data validate"
 .venv-rasa/bin/rasa data validate --domain domain.yml --data nlu build/training 2>&1 \
     | grep -E "ERROR|error|conflict|Validating" || true

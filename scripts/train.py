@@ -13,8 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.safety import emergency
-from bot.training import train
+from bot.nlp import emergency
+from bot.nlp.training import train
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cases.store import CaseStore
-from bot.db import Database
+from bot.store.db import Database
 
 
 class FrozenClock:

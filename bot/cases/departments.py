@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from bot.cases.models import CATEGORIES
 from bot.config import ROOT
-from bot.training_data import CATEGORIES
 
 DEPARTMENTS_FILE = ROOT / "data" / "departments.yml"
 DISTRICTS = ("崇川区", "通州区", "海门区", "如东县", "启东市", "如皋市", "海安市")

@@ -18,10 +18,10 @@ import aiosqlite
 from bot.cases import cards
 from bot.cases.deadlines import deadline_for, format_date, local_date
 from bot.cases.models import Case, CaseEvent, CaseStatus
+from bot.cases.roles import Role, Roles
 from bot.cases.store import CaseClosed, CaseNotFound, append_event
-from bot.db import Database, utcnow
-from bot.outbox import enqueue
-from bot.roles import Role, Roles
+from bot.store.db import Database, utcnow
+from bot.store.outbox import enqueue
 
 log = logging.getLogger(__name__)
 

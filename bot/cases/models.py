@@ -25,6 +25,12 @@ class CaseKind(StrEnum):
         return _KIND_LABELS[self]
 
 
+# The first-level categories of the hotline's letters, which route a case to a department.
+CATEGORIES = (
+    "城乡建设", "环境保护", "交通运输", "教育文体", "劳动和社会保障", "商贸旅游", "卫生计生",
+    "农村农业", "政法", "民政", "党务政务", "经济管理", "纪检监察", "国土资源", "科技与信息产业",
+)
+
 _KIND_LABELS = {
     CaseKind.CONSULT: "咨询",
     CaseKind.HELP: "求助",

@@ -15,8 +15,8 @@ from bot.cases import cards
 from bot.cases.deadlines import deadline_for, local_date
 from bot.cases.models import Case, CaseDraft, CaseEvent, CaseStatus
 from bot.cases.similarity import similarity
-from bot.db import Database, utcnow
-from bot.outbox import ENQUEUE_SQL, enqueue_params
+from bot.store.db import Database, utcnow
+from bot.store.outbox import ENQUEUE_SQL, enqueue_params
 
 # The same citizen filing something this alike this soon is asked whether it is the same matter.
 SIMILAR_WITHIN = timedelta(hours=72)

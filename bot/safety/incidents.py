@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.db import Database, utcnow
 from bot.safety.emergency import Assessment
 from bot.safety.mask import mask_personal
+from bot.store.db import Database, utcnow
 
 # Longest text kept of a message.
 KEPT = 500

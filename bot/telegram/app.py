@@ -24,18 +24,18 @@ from telegram.request import BaseRequest
 
 from bot.cases.departments import load_directory
 from bot.cases.desk import CaseDesk
+from bot.cases.roles import Roles
 from bot.cases.store import CaseStore
+from bot.cases.supervision import Supervision
 from bot.config import Settings
-from bot.db import Database
-from bot.delivery import DeliveryWorker
-from bot.outbox import Outbox
-from bot.rasa import RasaClient
-from bot.roles import Roles
-from bot.safety import emergency
+from bot.nlp import emergency
+from bot.rasa.client import RasaClient
 from bot.safety.incidents import EmergencyLog
-from bot.supervision import Supervision
+from bot.store.db import Database
+from bot.store.outbox import Outbox
 from bot.telegram import citizen, staff, texts
 from bot.telegram.context import HotlineApp, HotlineContext, Services
+from bot.telegram.delivery import DeliveryWorker
 from bot.telegram.limits import CitizenLimiter
 from bot.telegram.staff import STAFF as STAFF_ROLES
 from bot.telegram.state import TelegramState

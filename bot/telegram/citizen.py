@@ -17,12 +17,13 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from bot.cases import cards
 from bot.cases.models import normalize_case_number
-from bot.payloads import payload
-from bot.rasa import BotReply, RasaUnavailable
-from bot.safety.emergency import Assessment, Level, assess
+from bot.nlp.emergency import assess
+from bot.rasa.client import BotReply, RasaUnavailable
+from bot.rasa.payloads import payload
+from bot.safety.emergency import Assessment, Level
+from bot.safety.text import clean_text, split_message
 from bot.telegram import texts
 from bot.telegram.context import HotlineContext
-from bot.text import clean_text, split_message
 
 log = logging.getLogger(__name__)
 

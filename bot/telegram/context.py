@@ -8,15 +8,15 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.cases.departments import Directory
 from bot.cases.desk import CaseDesk
+from bot.cases.roles import Roles
 from bot.cases.store import CaseStore
+from bot.cases.supervision import Supervision
 from bot.config import Settings
-from bot.db import Database
-from bot.delivery import DeliveryWorker
-from bot.outbox import Outbox
-from bot.rasa import RasaClient
-from bot.roles import Roles
+from bot.rasa.client import RasaClient
 from bot.safety.incidents import EmergencyLog
-from bot.supervision import Supervision
+from bot.store.db import Database
+from bot.store.outbox import Outbox
+from bot.telegram.delivery import DeliveryWorker
 from bot.telegram.limits import CitizenLimiter
 from bot.telegram.state import TelegramState
 

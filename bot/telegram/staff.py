@@ -19,10 +19,10 @@ from bot.cases import cards
 from bot.cases.deadlines import CHINA, format_date, local_date
 from bot.cases.desk import CaseStillOpen, ClaimResult, HandoffBusy, NotAssignee, Staff
 from bot.cases.models import Case, normalize_case_number
+from bot.cases.roles import ROLE_WORDS, Role
 from bot.cases.store import CaseClosed, CaseNotFound
-from bot.db import utcnow
-from bot.roles import ROLE_WORDS, Role
 from bot.safety.emergency import LABELS, EmergencyKind
+from bot.store.db import utcnow
 from bot.telegram import texts
 from bot.telegram.context import HotlineContext
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.db import Database, utcnow
+from bot.store.db import Database, utcnow
 
 # Keep the ids of handled updates this long; Telegram redelivers within hours, not days.
 UPDATE_MEMORY = timedelta(days=7)

@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from bot.db import Database, StoreError
-from bot.migrations import MIGRATIONS
+from bot.store.db import Database, StoreError
+from bot.store.migrations import MIGRATIONS
 
 
 async def test_migrating_an_empty_database_creates_every_table(db_path):

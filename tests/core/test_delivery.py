@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from telegram import Bot
 
-from bot.db import Database
-from bot.delivery import DeliveryWorker
-from bot.outbox import Outbox, enqueue
+from bot.store.db import Database
+from bot.store.outbox import Outbox, enqueue
+from bot.telegram.delivery import DeliveryWorker
 from bot.telegram.local_api import ApiError, LocalBotApi, LocalRequest
 
 CITIZEN = 6001

@@ -11,11 +11,11 @@ import pytest
 from bot.cases import cards
 from bot.cases.desk import CaseDesk, HandoffBusy, NotAssignee, Staff
 from bot.cases.models import CaseDraft, CaseKind, CaseStatus
+from bot.cases.roles import Role, Roles
 from bot.cases.store import CaseClosed, CaseStore
+from bot.cases.supervision import Supervision
 from bot.config import Settings
-from bot.db import Database
-from bot.roles import Role, Roles
-from bot.supervision import Supervision
+from bot.store.db import Database
 
 CITIZEN = 5001
 AGENTS_CHAT = -100777
@@ -274,7 +274,7 @@ def test_log_handlers_set_up_elsewhere_are_masked_too():
     import io
     import logging
 
-    from bot.logs import mask_every_handler
+    from bot.safety.logs import mask_every_handler
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.safety.emergency import EmergencyKind, Level, assess, load_examples
+from bot.nlp.emergency import assess, load_examples
+from bot.safety.emergency import EmergencyKind, Level
 from bot.safety.mask import mask_personal
 
 K = EmergencyKind
@@ -82,18 +83,18 @@ def test_one_mask_for_phone_and_id_numbers(text, masked):
 
 
 def test_how_the_readers_are_weighed():
-    from bot.safety.emergency import Reading, _decide
+    from bot.safety.emergency import Reading, decide
 
     unsure = Reading(0.6, K.SELF_HARM, 0.0)
-    assert _decide("心里好难受", unsure).level is Level.NEAR_MISS  # too short to tell, no sign
-    assert _decide("心里好难受，什么都不想做了", unsure).level is Level.DOUBT
+    assert decide("心里好难受", unsure).level is Level.NEAR_MISS  # too short to tell, no sign
+    assert decide("心里好难受，什么都不想做了", unsure).level is Level.DOUBT
     sure = Reading(0.9, K.MEDICAL, 0.0)
-    assert _decide("他倒在地上了", sure).level is Level.EMERGENCY
+    assert decide("他倒在地上了", sure).level is Level.EMERGENCY
     calm = Reading(0.2, K.FIRE, 0.8)
-    past = _decide("上周楼下着火了，现在墙熏黑了", calm)
+    past = decide("上周楼下着火了，现在墙熏黑了", calm)
     assert past.level is Level.NEAR_MISS and "past" in past.calm and "learned" in past.calm
-    sign = _decide("楼道里全是烟", Reading(0.35, K.FIRE, 0.1))
+    sign = decide("楼道里全是烟", Reading(0.35, K.FIRE, 0.1))
     assert (sign.level, sign.kind) == (Level.EMERGENCY, K.FIRE)
     # A sign names the cause: a choking child is a choking, not only trouble breathing.
-    cause = _decide("孩子卡住喉咙了，喘不上气", Reading(0.9, K.MEDICAL, 0.0))
+    cause = decide("孩子卡住喉咙了，喘不上气", Reading(0.9, K.MEDICAL, 0.0))
     assert cause.kind is K.CHOKING

@@ -9,9 +9,9 @@ import yaml
 
 from bot.cases.departments import DISTRICTS, DepartmentError, load_directory
 from bot.config import ROOT
-from bot.keywords import load_keywords
 from bot.knowledge.loader import TOPICS, load_knowledge
-from bot.training_data import (
+from bot.nlp.keywords import load_keywords
+from bot.nlp.training_data import (
     CATEGORIES,
     CATEGORY_KEYWORDS,
     TOPIC_KEYWORDS,

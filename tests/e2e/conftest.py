@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from bot.stack import Service, action_server, bot_process, rasa_server, train_model
+from bot.rasa.stack import Service, action_server, bot_process, rasa_server, train_model
 from bot.telegram.local_api import LocalBotApi, serve_http
 
 TOKEN = "123456:TEST-TOKEN"

@@ -22,7 +22,7 @@ def test_ask_answers_each_line_as_a_new_citizen_with_its_route(model):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore",
            "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false"}
     done = subprocess.run(
-        [sys.executable, "-m", "bot.ask"], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "bot.telegram.ask"], cwd=ROOT, env=env, capture_output=True, text=True,
         input="".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items),
         timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-2000:]

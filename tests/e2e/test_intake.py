@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.cases.models import CASE_NUMBER_RE
 from bot.cases.store import CaseStore
-from bot.db import Database
+from bot.store.db import Database
 
 CAROL = 880101
 DAVE = 880102

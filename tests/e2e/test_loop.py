@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from bot.cases.desk import CaseDesk, Staff
 from bot.cases.models import CASE_NUMBER_RE, CaseStatus
+from bot.cases.roles import Roles
 from bot.cases.store import CaseStore
-from bot.db import Database
-from bot.roles import Roles
+from bot.store.db import Database
 from bot.telegram import texts
 from tests.e2e.conftest import AGENTS, AGENTS_CHAT, SUPERVISOR
 from tests.e2e.test_intake import buttons, fill_form

@@ -14,8 +14,8 @@ from rasa_sdk import Tracker
 
 from actions import resources
 from actions.resources import Resources
-from bot.classifiers import load_classifiers
 from bot.config import ROOT, Settings
+from bot.nlp.classifiers import load_classifiers
 
 # A plain policy question that the intent classifier might take for chit-chat, and chit-chat
 # that must stay chit-chat (action_small_talk and batch triage decide alike on both).

@@ -19,7 +19,7 @@ from actions.intake import (
 )
 from actions.status import ActionCaseStatus, ActionMyCases, ActionSubmitCaseFollowup
 from bot.cases.models import CaseStatus
-from bot.db import Database
+from bot.store.db import Database
 from tests.rasa.conftest import make_tracker
 
 CITIZEN = "7001"

@@ -7,8 +7,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge import ActionAnswerPolicy, ActionKbFeedback, ActionKbNone, ActionSmallTalk
-from bot.knowledge.search import Hit, SearchResult, decide
-from bot.payloads import payload
+from bot.nlp.search import Hit, SearchResult, decide
+from bot.rasa.payloads import payload
 from tests.rasa.conftest import MISREAD_QUESTION, SMALL_TALK_LINES, make_tracker, route_of, shown
 
 

@@ -6,7 +6,7 @@ import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
 
-from bot.rasa_server import validate
+from bot.rasa.server import validate
 
 GOOD = {"events": [{"event": "slot", "name": "case_district", "value": "崇川区"}],
         "responses": [{"text": "请问具体地址？", "buttons": []}]}

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.knowledge.loader import TOPICS
-from bot.knowledge.search import normalize
-from bot.training_data import case_examples
+from bot.nlp.search import normalize
+from bot.nlp.training_data import case_examples
 from tests.rasa.conftest import MISREAD_QUESTION
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from bot.config import ROOT
 from bot.jsonlines import read_items
-from bot.triage import Triage
+from bot.nlp.triage import Triage
 from tests.rasa.conftest import MISREAD_QUESTION, SMALL_TALK_LINES
 
 CONTRACT = {"id", "route", "topic", "category", "department", "intent", "confidence", "entry"}
@@ -23,7 +23,7 @@ def run_command(lines: list[str]) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore",
            "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false"}
     return subprocess.run(
-        [sys.executable, "-m", "bot.triage"], input="".join(line + "\n" for line in lines),
+        [sys.executable, "-m", "bot.nlp.triage"], input="".join(line + "\n" for line in lines),
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=600, check=False,
     )
 

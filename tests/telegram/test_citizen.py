@@ -163,7 +163,7 @@ async def test_commands_and_photos_become_exact_payloads_for_rasa(harness):
 
 
 async def test_rasa_shards_keep_each_citizen_on_one_server(rasa):
-    from bot.rasa import RasaClient
+    from bot.rasa.client import RasaClient
     from tests.telegram.conftest import RasaStub
 
     other = RasaStub()

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.safety.emergency import Assessment, EmergencyKind, Level, assess
+from bot.nlp.emergency import assess
+from bot.safety.emergency import Assessment, EmergencyKind, Level
 from bot.telegram import citizen, texts
 from tests.messages import BY_KIND, LOOKALIKES, numbers_of
 from tests.telegram.conftest import CITIZEN

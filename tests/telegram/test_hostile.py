@@ -16,7 +16,7 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from bot.cases.models import CaseDraft, CaseKind
-from bot.db import Database
+from bot.store.db import Database
 from bot.telegram import texts
 from bot.telegram.app import build_application
 from bot.telegram.local_api import ApiError, LocalBotApi, LocalRequest

@@ -1,6 +1,6 @@
 """The delivery worker: sends what the outbox holds, within Telegram's limits.
 
-Kept apart from bot/outbox.py because the action server (which writes the outbox
+Kept apart from bot/store/outbox.py because the action server (which writes the outbox
 when a case is filed) has no python-telegram-bot.
 """
 
@@ -16,7 +16,7 @@ from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.outbox import Outbox, Outgoing
+from bot.store.outbox import Outbox, Outgoing
 
 log = logging.getLogger(__name__)
 

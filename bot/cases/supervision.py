@@ -25,7 +25,7 @@ from bot.cases.deadlines import format_date, local_date
 from bot.cases.desk import CALLBACK_WAIT, CaseDesk
 from bot.cases.models import Case, CaseEvent
 from bot.cases.store import append_event
-from bot.db import utcnow
+from bot.store.db import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from telegram import Update
 
 from bot.config import Settings
 from bot.jsonlines import read_items
-from bot.stack import scratch_servers, train_model
+from bot.rasa.stack import scratch_servers, train_model
 from bot.telegram.app import build_application
 from bot.telegram.local_api import LocalBotApi, LocalRequest
 

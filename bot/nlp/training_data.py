@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.cases.models import CATEGORIES
 from bot.config import ROOT
 from bot.knowledge.loader import TOPICS
 
@@ -17,10 +18,6 @@ TOPIC_LETTERS = ROOT / "data" / "topic_letters.yml"
 TOPIC_KEYWORDS = ROOT / "data" / "topic_keywords.yml"
 CATEGORY_KEYWORDS = ROOT / "data" / "category_keywords.yml"
 
-CATEGORIES = (
-    "城乡建设", "环境保护", "交通运输", "教育文体", "劳动和社会保障", "商贸旅游", "卫生计生",
-    "农村农业", "政法", "民政", "党务政务", "经济管理", "纪检监察", "国土资源", "科技与信息产业",
-)
 CASE_KINDS = ("complaint", "help", "suggestion", "report")
 
 

@@ -165,7 +165,7 @@ def rasa_server(settings: Settings, model: Path, log_dir: Path | None = None,
     log_name = "rasa.log" if shard == 0 else f"rasa-{shard}.log"
     return Service(
         name="Rasa" if shard == 0 else f"Rasa shard {shard}",
-        argv=[str(RASA_VENV / "bin" / "python"), "-m", "bot.rasa_server", "run",
+        argv=[str(RASA_VENV / "bin" / "python"), "-m", "bot.rasa.server", "run",
               "--enable-api", "-i", "127.0.0.1",
               "-p", str(port), "-m", str(model), "--endpoints", "endpoints.yml",
               "--credentials", "credentials.yml"],

@@ -16,11 +16,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from bot.keyword_mix import KeywordMixedClassifier
-from bot.keywords import KeywordScorer, load_keywords
 from bot.knowledge.loader import TOPICS, KnowledgeBase
-from bot.knowledge.search import normalize
-from bot.training_data import (
+from bot.nlp.keyword_mix import KeywordMixedClassifier
+from bot.nlp.keywords import KeywordScorer, load_keywords
+from bot.nlp.search import normalize
+from bot.nlp.training_data import (
     TOPIC_KEYWORDS,
     TopicLetter,
     case_examples,

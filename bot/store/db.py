@@ -18,7 +18,7 @@ from typing import TypeVar
 
 import aiosqlite
 
-from bot.migrations import MIGRATIONS
+from bot.store.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
 

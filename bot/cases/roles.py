@@ -16,7 +16,7 @@ from enum import StrEnum
 import aiosqlite
 
 from bot.config import Settings
-from bot.db import Database, utcnow
+from bot.store.db import Database, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline, make_union
 
 from bot.cases.departments import Directory, load_directory
-from bot.keyword_mix import KeywordMixedClassifier
-from bot.keywords import KeywordScorer, load_keywords
-from bot.knowledge.search import normalize
-from bot.training_data import CATEGORY_KEYWORDS, CaseExample, case_examples
+from bot.nlp.keyword_mix import KeywordMixedClassifier
+from bot.nlp.keywords import KeywordScorer, load_keywords
+from bot.nlp.search import normalize
+from bot.nlp.training_data import CATEGORY_KEYWORDS, CaseExample, case_examples
 
 # Share of the keyword lists (data/category_keywords.yml) in the final mix.
 KEYWORD_WEIGHT = 0.2

@@ -6,7 +6,7 @@ load that was over a third of the Rasa server's CPU time (py-spy, `make bench`).
 the validator for each schema is built once and reused: responses are still validated
 against the same schema, with the same errors raised.
 
-usage: .venv-rasa/bin/python -m bot.rasa_server run …   (the arguments of `rasa`)
+usage: .venv-rasa/bin/python -m bot.rasa.server run …   (the arguments of `rasa`)
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The scikit-learn models beside Rasa's: knowledge search, topic, case category, and
 whether a message is a daily-life problem.
 
-They are trained by `bot.training` together with the Rasa model and saved beside it
+They are trained by `bot.nlp.training` together with the Rasa model and saved beside it
 as models/<hash>.classifiers.joblib, so the action server and batch triage load
 them in a moment instead of training for half a minute. If the file is missing
 (a fresh checkout, a test with other data), they are trained on the spot.
@@ -15,11 +15,12 @@ from pathlib import Path
 
 import joblib
 
-from bot.cases.classify import CaseClassifier
-from bot.cases.problems import ProblemDetector
 from bot.knowledge.loader import KnowledgeBase, load_knowledge
-from bot.knowledge.search import KnowledgeSearch
-from bot.knowledge.topics import TopicClassifier
+from bot.nlp.categories import CaseClassifier
+from bot.nlp.fingerprint import MODELS, content_hash
+from bot.nlp.problems import ProblemDetector
+from bot.nlp.search import KnowledgeSearch
+from bot.nlp.topics import TopicClassifier
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,6 @@ class Classifiers:
 
 
 def saved_path() -> Path:
-    from bot.training import MODELS, content_hash
 
     return MODELS / f"{content_hash()}.classifiers.joblib"
 

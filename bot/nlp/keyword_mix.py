@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bot.keywords import KeywordScorer
-from bot.knowledge.search import normalize
+from bot.nlp.keywords import KeywordScorer
+from bot.nlp.search import normalize
 
 
 class KeywordMixedClassifier:

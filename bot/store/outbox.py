@@ -1,7 +1,7 @@
 """The outbox: messages that case changes cause, stored with the change, sent by a worker.
 
 A case change and the messages it causes commit in one transaction (`enqueue` takes the
-open connection). The bot's `DeliveryWorker` (bot/delivery.py) sends what is due, one chat in order and
+open connection). The bot's `DeliveryWorker` (bot/telegram/delivery.py) sends what is due, one chat in order and
 different chats at once, and marks each row sent right after Telegram accepts it. A crash
 between commit and send only delays the message: the row is still due after a restart.
 
@@ -21,7 +21,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.db import Database, utcnow
+from bot.store.db import Database, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@
   knowledge questions;
 * categories: the case classifier on testsets/cases.yml (macro-F1).
 
-usage: .venv-rasa/bin/python -m bot.evaluate   (make eval runs it)
+usage: .venv-rasa/bin/python -m bot.nlp.evaluate   (make eval runs it)
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from collections import Counter
 
 import yaml
 
-from bot.classifiers import Classifiers, load_classifiers
 from bot.config import ROOT
-from bot.knowledge.search import decide
+from bot.nlp.classifiers import Classifiers, load_classifiers
+from bot.nlp.search import decide
 
 TESTSETS = ROOT / "testsets"
 

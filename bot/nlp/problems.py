@@ -12,8 +12,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from bot.knowledge.search import normalize
-from bot.training_data import case_examples, nlu_examples
+from bot.nlp.search import normalize
+from bot.nlp.training_data import case_examples, nlu_examples
 
 CHAT_INTENTS = ("chitchat", "out_of_scope", "greet", "goodbye", "thanks", "affirm", "deny")
 # Below this length a message tells too little to be filed.

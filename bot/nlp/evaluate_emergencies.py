@@ -11,7 +11,7 @@ the second pair, written later in other hands, only confirms.
 * ordinary messages: the held-out knowledge questions, case letters, category letters
   and NLU test sentences (false alarms).
 
-usage: python -m bot.safety.evaluate [--show] [--json]
+usage: python -m bot.nlp.evaluate_emergencies [--show] [--json]
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from pathlib import Path
 import yaml
 
 from bot.config import ROOT
-from bot.safety.emergency import Assessment, Level, assess_many
+from bot.nlp.emergency import assess_many
+from bot.safety.emergency import Assessment, Level
 
 TESTSETS = ROOT / "testsets"
 

@@ -23,12 +23,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.cases.classify import CategoryGuess
-from bot.classifiers import Classifiers, load_classifiers
 from bot.jsonlines import read_items
-from bot.knowledge.search import SearchResult, decide
-from bot.knowledge.topics import TopicGuess
-from bot.safety.emergency import Assessment, assess_many
+from bot.nlp.categories import CategoryGuess
+from bot.nlp.classifiers import Classifiers, load_classifiers
+from bot.nlp.emergency import assess_many
+from bot.nlp.search import SearchResult, decide
+from bot.nlp.topics import TopicGuess
+from bot.safety.emergency import Assessment
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +163,7 @@ def main() -> None:
     import structlog
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    from bot.training import train
+    from bot.nlp.training import train
 
     items = read_items(sys.stdin, "triage")
     model = train()

@@ -1,0 +1,1 @@
+"""Cases: their model and states, numbering, deadlines, case SQL, staff operations and supervision."""

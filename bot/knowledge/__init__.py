@@ -1,0 +1,1 @@
+"""The knowledge base: its entries, what citizens thought of them, and the maintainers' report."""

@@ -1,0 +1,1 @@
+"""Reading citizens' text with numpy and scikit-learn: search, topics, categories, training, triage."""

@@ -1,0 +1,1 @@
+"""The store: the SQLite connection, its named migrations and the transactional outbox."""
