@@ -10,6 +10,7 @@ from datetime import date
 from bot.cases.deadlines import CHINA, format_date
 from bot.cases.models import Case, CaseEvent
 from bot.safety.mask import mask_personal
+from bot.store.outbox import Button, Buttons
 
 SUMMARY_LENGTH = 120
 
@@ -28,7 +29,6 @@ EVENT_LABELS = {
     "supervised": "督办",
     "supplemented": "市民补充",
     "withdrawn": "市民撤回",
-    "merged": "合并重复反映",
     "citizen_message": "市民留言",
     "handoff_released": "结束人工对话",
     "handoff_taken": "接管人工对话",
@@ -81,9 +81,13 @@ def card(case: Case) -> str:
     )
 
 
-def card_buttons(case: Case) -> list[list[tuple[str, str]]]:
-    return [[("认领", f"a:c:{case.number}"), ("转办", f"a:t:{case.number}"),
-             ("详情", f"a:d:{case.number}")]]
+# What the buttons on cases and callbacks do (bot.store.outbox.Button's `action`).
+CLAIM, TRANSFER, DETAIL, RATE = "claim", "transfer", "detail", "rate"
+
+
+def card_buttons(case: Case) -> Buttons:
+    return [[Button("认领", CLAIM, case.number), Button("转办", TRANSFER, case.number),
+             Button("详情", DETAIL, case.number)]]
 
 
 def detail(case: Case, events: list[CaseEvent], today: date, *, whole_phone: bool) -> str:
@@ -143,8 +147,9 @@ def to_citizen_resolved(case: Case, text: str) -> str:
             "请您对这次办理做个评价：")
 
 
-def rating_buttons(callback_id: int) -> list[list[tuple[str, str]]]:
-    return [[(label, f"r:{callback_id}:{key}") for key, label in RATINGS.items()]]
+def rating_buttons(callback_id: int) -> Buttons:
+    """满意 / 基本满意 / 不满意; the target is the callback and the rating."""
+    return [[Button(label, RATE, f"{callback_id}:{key}") for key, label in RATINGS.items()]]
 
 
 def to_citizen_reopened(case: Case) -> str:

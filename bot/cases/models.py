@@ -70,6 +70,22 @@ _STATUS_LABELS = {
     CaseStatus.WITHDRAWN: "已撤回",
 }
 
+OPEN_STATUSES = frozenset(s for s in CaseStatus if s.is_open)
+
+# The one table of status changes: the event that makes the change, the statuses it may
+# start from, and the status it leaves. `bot.cases.store.change_status` is the only writer
+# of a case's status after filing, and it writes the event with the change.
+TRANSITIONS: dict[str, tuple[frozenset[CaseStatus], CaseStatus]] = {
+    "claimed": (frozenset({CaseStatus.ACCEPTED, CaseStatus.RETURNED}), CaseStatus.IN_PROGRESS),
+    "replied": (OPEN_STATUSES, CaseStatus.REPLIED),
+    "transferred": (OPEN_STATUSES, CaseStatus.TRANSFERRED),
+    "returned": (OPEN_STATUSES, CaseStatus.RETURNED),
+    "resolved": (OPEN_STATUSES, CaseStatus.RESOLVED),
+    "reopened": (frozenset({CaseStatus.RESOLVED}), CaseStatus.REOPENED),
+    "withdrawn": (OPEN_STATUSES, CaseStatus.WITHDRAWN),
+}
+
+
 # NT, the date, and the day's sequence: four digits, more past the 9,999th case of a day.
 CASE_NUMBER_RE = re.compile(r"NT\d{8}\d{4,6}(?!\d)")
 

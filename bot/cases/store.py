@@ -13,10 +13,10 @@ import aiosqlite
 
 from bot.cases import cards
 from bot.cases.deadlines import deadline_for, local_date
-from bot.cases.models import Case, CaseDraft, CaseEvent, CaseStatus
+from bot.cases.models import TRANSITIONS, Case, CaseDraft, CaseEvent, CaseStatus
 from bot.cases.similarity import similarity
 from bot.store.db import Database, utcnow
-from bot.store.outbox import ENQUEUE_SQL, enqueue_params
+from bot.store.outbox import ENQUEUE_SQL, enqueue, enqueue_params
 
 # The same citizen filing something this alike this soon is asked whether it is the same matter.
 SIMILAR_WITHIN = timedelta(hours=72)
@@ -45,9 +45,6 @@ async def append_event(
     await conn.execute(EVENT_SQL, event_params(case_id, at, actor, kind, detail))
 
 
-# What a merged filing adds besides its description and photos (case columns).
-MERGED_FIELDS = ("district", "address", "happened", "phone")
-
 class CaseNotFound(LookupError):
     """No case with that number belongs to the asker (or exists at all)."""
 
@@ -55,6 +52,75 @@ class CaseNotFound(LookupError):
 class CaseClosed(RuntimeError):
     """The case is resolved or withdrawn and cannot take this change."""
 
+
+class InvalidTransition(RuntimeError):
+    """The case's status does not allow this change (see `TRANSITIONS`)."""
+
+    def __init__(self, case: Case, event: str) -> None:
+        super().__init__(f"{case.number}: {event} from {case.status.value}")
+        self.case = case
+        self.event = event
+
+
+async def case_by_number(conn: aiosqlite.Connection, number: str) -> Case:
+    async with conn.execute("SELECT * FROM cases WHERE number = ?", (number,)) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        raise CaseNotFound(number)
+    return Case.from_row(row)
+
+
+async def case_by_id(conn: aiosqlite.Connection, case_id: int) -> Case:
+    async with conn.execute("SELECT * FROM cases WHERE id = ?", (case_id,)) as cur:
+        return Case.from_row(await cur.fetchone())
+
+
+async def update_case(conn: aiosqlite.Connection, case: Case, now: datetime,
+                      **columns: Any) -> None:
+    """Sets case columns (not the status: `change_status` does that) and `updated_at`."""
+    if "status" in columns:
+        raise ValueError("status changes go through change_status")
+    await _update(conn, case, now, columns)
+
+
+async def _update(conn: aiosqlite.Connection, case: Case, now: datetime,
+                  columns: dict[str, Any]) -> None:
+    columns["updated_at"] = now.isoformat()
+    assignments = ", ".join(f"{name} = ?" for name in columns)  # names from this module only
+    await conn.execute(f"UPDATE cases SET {assignments} WHERE id = ?",
+                       (*columns.values(), case.id))
+
+
+async def change_status(conn: aiosqlite.Connection, case: Case, event: str, now: datetime,
+                        actor: str, detail: dict[str, Any] | None = None, **columns: Any) -> Case:
+    """The one way a case's status changes: checked against `TRANSITIONS`, written with its
+    event (and any other columns) in the caller's transaction. Returns the changed case."""
+    allowed, status = TRANSITIONS[event]
+    if case.status not in allowed:
+        raise InvalidTransition(case, event)
+    if status is CaseStatus.RESOLVED or status is CaseStatus.WITHDRAWN:
+        columns["closed_at"] = now.isoformat()
+    elif status is CaseStatus.REOPENED:
+        columns["closed_at"] = None
+    await _update(conn, case, now, {"status": status.value, **columns})
+    await append_event(conn, case.id, now, actor, event, detail)
+    return await case_by_id(conn, case.id)
+
+
+async def reopen(conn: aiosqlite.Connection, case: Case, actor: str, reason: str,
+                 now: datetime) -> Case:
+    """重办: a resolved case opens again with a new deadline; the citizen is told."""
+    deadline = deadline_for(case.kind, now)
+    case = await change_status(conn, case, "reopened", now, actor,
+                               {"reason": reason, "deadline": deadline.isoformat()},
+                               deadline=deadline.isoformat())
+    await enqueue(conn, chat_id=case.chat_id, text=cards.to_citizen_reopened(case),
+                  purpose="reopened", at=now, case_id=case.id)
+    return case
+
+
+# What a merged filing adds besides its description and photos (case columns).
+MERGED_FIELDS = ("district", "address", "happened", "phone")
 
 class CaseStore:
     """Named async operations on cases; each write is one transaction with its event."""
@@ -169,11 +235,6 @@ class CaseStore:
                 case_id=case.id, key=f"card:{case.id}"))
         return case
 
-    @staticmethod
-    async def _get(conn: aiosqlite.Connection, case_id: int) -> Case:
-        async with conn.execute("SELECT * FROM cases WHERE id = ?", (case_id,)) as cur:
-            return Case.from_row(await cur.fetchone())
-
     async def case_for_citizen(self, number: str, citizen_id: int) -> Case:
         """The case with this number if this citizen filed it; otherwise `CaseNotFound`."""
         row = await self.db.fetchone(
@@ -264,20 +325,15 @@ class CaseStore:
                 await conn.execute(
                     f"UPDATE cases SET {field} = ? WHERE id = ? AND ({field} IS NULL OR {field} = '')",
                     (value, case.id))
-            return await self._get(conn, case.id)
+            return await case_by_id(conn, case.id)
 
     async def withdraw(self, number: str, citizen_id: int, reason: str) -> Case:
         """The citizen withdraws their open case (撤回), giving a reason."""
         now = self.clock()
         async with self.db.write() as conn:
             case = await self._open_case_of(conn, number, citizen_id)
-            await conn.execute(
-                "UPDATE cases SET status = ?, updated_at = ?, closed_at = ? WHERE id = ?",
-                (CaseStatus.WITHDRAWN.value, now.isoformat(), now.isoformat(), case.id),
-            )
-            await append_event(conn, case.id, now, f"citizen:{citizen_id}", "withdrawn",
-                                     {"reason": reason, "from": case.status.value})
-            return await self._get(conn, case.id)
+            return await change_status(conn, case, "withdrawn", now, f"citizen:{citizen_id}",
+                                       {"reason": reason, "from": case.status.value})
 
     async def latest_public_reply(self, case_id: int) -> str | None:
         """The last reply written for the citizen (by an agent or a department), if any."""

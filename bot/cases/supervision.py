@@ -7,7 +7,7 @@ any restart and in more than one process without acting twice.
 - the deadline is today (the last 24 hours): remind the assignee (or the agents' group);
 - the deadline has passed: alert the supervisors;
 - a case transferred a second time, or returned by a department (推诿, 踢皮球): flag it to
-  the supervisors with its history;
+  the supervisors with its history, once a day per case (an episode is one alert);
 - a callback unanswered for three days: recorded as not reached (it never counts as valid);
 - a live hand-off idle too long: handed back to the bot.
 """
@@ -21,16 +21,19 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
+from bot.cases.callbacks import CALLBACK_WAIT
 from bot.cases.deadlines import format_date, local_date
-from bot.cases.desk import CALLBACK_WAIT, CaseDesk
+from bot.cases.handoffs import Handoffs
 from bot.cases.models import Case, CaseEvent
-from bot.cases.store import append_event
-from bot.store.db import utcnow
+from bot.cases.notices import Notices
+from bot.cases.store import append_event, case_by_id
+from bot.store.db import Database, utcnow
 
 log = logging.getLogger(__name__)
 
 OPEN = "status NOT IN ('resolved', 'withdrawn')"
 PINGPONG_LOOKBACK = timedelta(days=30)
+PINGPONG_QUIET = timedelta(days=1)  # after an alert on a case, its further flags go unannounced
 
 
 @dataclass
@@ -48,9 +51,11 @@ class PassReport:
 
 
 class Supervision:
-    def __init__(self, desk: CaseDesk, clock: Callable[[], datetime] = utcnow) -> None:
-        self.desk = desk
-        self.db = desk.db
+    def __init__(self, db: Database, notices: Notices, handoffs: Handoffs, *,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = db
+        self.notices = notices
+        self.handoffs = handoffs
         self.clock = clock
 
     @staticmethod
@@ -73,7 +78,7 @@ class Supervision:
                 if await self._mark(conn, f"remind:{case.id}:{case.deadline}", now):
                     await append_event(conn, case.id, now, "system",
                                                   "deadline_reminder", {})
-                    await self.desk.notify_staff(
+                    await self.notices.to_staff(
                         conn, case, f"【到期提醒】{case.number} 今天（{format_date(case.deadline)}）"
                                     f"到期，请尽快办结。", "reminder", now)
                     report.reminders += 1
@@ -84,7 +89,7 @@ class Supervision:
             async with self.db.write() as conn:
                 if await self._mark(conn, f"overdue:{case.id}:{case.deadline}", now):
                     await append_event(conn, case.id, now, "system", "overdue_alert", {})
-                    await self.desk.alert_supervisors(
+                    await self.notices.to_supervisors(
                         conn, case, f"【超期】{case.number} 已超过办理期限"
                                     f"（{format_date(case.deadline)}），认领人：{case.assignee_name or '无'}。"
                                     f"督办请用 /supervise {case.number} 意见 [新期限]",
@@ -92,7 +97,7 @@ class Supervision:
                     report.overdue += 1
         report.pingpong = await self._pingpong(now)
         report.not_reached = await self._not_reached(now)
-        report.handoffs_ended = await self.desk.expire_handoffs()
+        report.handoffs_ended = await self.handoffs.expire()
         if report.total:
             log.info("supervision pass: %s", report)
         return report
@@ -113,16 +118,24 @@ class Supervision:
             async with self.db.write() as conn:
                 if not await self._mark(conn, f"pingpong:{event.id}", now):
                     continue
-                case = await self.desk.case_by_id(conn, event.case_id)
+                case = await case_by_id(conn, event.case_id)
                 why = ("被部门退回" if event.kind == "returned"
                        else f"已第 {row['transfers']} 次转办")
                 await append_event(conn, case.id, now, "system", "pingpong_flag",
                                               {"event": event.id, "reason": why})
-                history = await self.desk.history_text(conn, case)
-                await self.desk.alert_supervisors(
+                flagged += 1
+                # One episode (a return and the transfer after it, seconds apart) is one
+                # alert: a case already flagged in the last day goes into the history only.
+                async with conn.execute(
+                    "SELECT 1 FROM supervision_marks WHERE key LIKE ? AND at >= ?",
+                    (f"pingpong-alert:{case.id}:%", (now - PINGPONG_QUIET).isoformat())) as cur:
+                    if await cur.fetchone():
+                        continue
+                await self._mark(conn, f"pingpong-alert:{case.id}:{event.id}", now)
+                history = await self.notices.history(conn, case)
+                await self.notices.to_supervisors(
                     conn, case, f"【推诿提醒】{case.number} {why}，请关注。\n\n{history}",
                     "pingpong", now, key=f"pingpong:{event.id}")
-                flagged += 1
         return flagged
 
     async def _not_reached(self, now: datetime) -> int:

@@ -25,7 +25,19 @@ from bot.store.db import Database, utcnow
 
 log = logging.getLogger(__name__)
 
-Buttons = list[list[tuple[str, str]]]  # rows of (title, callback_data)
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button by its meaning: what pressing it does (`action`, e.g. "claim") to what
+    (`target`, e.g. a case number). The front end decides how that is encoded."""
+
+    title: str
+    action: str
+    target: str
+
+
+Buttons = list[list[Button]]  # rows of buttons
 
 
 ENQUEUE_SQL = (
@@ -38,7 +50,8 @@ def enqueue_params(*, chat_id: int, text: str, purpose: str, at: datetime,
                    case_id: int | None = None, buttons: Buttons | None = None,
                    key: str | None = None) -> tuple:
     return (at.isoformat(), chat_id, text,
-            json.dumps(buttons, ensure_ascii=False) if buttons else None,
+            json.dumps([[[b.title, b.action, b.target] for b in row] for row in buttons],
+                       ensure_ascii=False) if buttons else None,
             case_id, purpose, key, at.isoformat())
 
 
@@ -81,7 +94,7 @@ class Outbox:
         )
         return [
             Outgoing(row["id"], row["chat_id"], row["text"],
-                     [[tuple(b) for b in r] for r in json.loads(row["buttons"])]
+                     [[Button(*b) for b in r] for r in json.loads(row["buttons"])]
                      if row["buttons"] else None,
                      row["purpose"], row["attempts"])
             for row in rows

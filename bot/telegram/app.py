@@ -7,7 +7,7 @@ import contextlib
 import logging
 from datetime import timedelta
 
-from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -22,8 +22,12 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.cases.callbacks import Callbacks
 from bot.cases.departments import load_directory
 from bot.cases.desk import CaseDesk
+from bot.cases.handoffs import Handoffs
+from bot.cases.notices import Notices
+from bot.cases.reports import Reports
 from bot.cases.roles import Roles
 from bot.cases.store import CaseStore
 from bot.cases.supervision import Supervision
@@ -33,7 +37,7 @@ from bot.rasa.client import RasaClient
 from bot.safety.incidents import EmergencyLog
 from bot.store.db import Database
 from bot.store.outbox import Outbox
-from bot.telegram import citizen, staff, texts
+from bot.telegram import citizen, render, staff, texts
 from bot.telegram.context import HotlineApp, HotlineContext, Services
 from bot.telegram.delivery import DeliveryWorker
 from bot.telegram.limits import CitizenLimiter
@@ -112,20 +116,17 @@ def build_application(
         services.limiter = CitizenLimiter(settings.citizen_rate_per_minute)
         services.roles = Roles(db, settings)
         services.departments = load_directory()
-        services.desk = CaseDesk(db, services.roles, agents_chat_id=settings.agents_chat_id,
-                                 handoff_idle=timedelta(minutes=settings.handoff_idle_minutes))
+        notices = Notices(services.roles, agents_chat_id=settings.agents_chat_id)
+        services.handoffs = Handoffs(db, idle=timedelta(minutes=settings.handoff_idle_minutes))
+        services.desk = CaseDesk(db, notices, services.handoffs)
+        services.callbacks = Callbacks(db, notices)
+        services.reports = Reports(db)
         services.outbox = Outbox(db)
         services.delivery = DeliveryWorker(services.outbox, app.bot)
-        services.supervision = Supervision(services.desk)
+        services.supervision = Supervision(db, notices, services.handoffs)
         await services.state.forget_old_updates()
         await app.bot.set_my_commands([BotCommand(name, desc) for name, desc in texts.COMMANDS])
-        if settings.agents_chat_id is not None:
-            try:
-                await app.bot.set_my_commands(
-                    [BotCommand(name, desc) for name, desc in texts.STAFF_COMMANDS],
-                    scope=BotCommandScopeChat(settings.agents_chat_id))
-            except TelegramError as exc:  # the bot is not in the group yet: not fatal
-                log.warning("could not set the agents' group menu: %s", exc)
+        await staff.set_menus(app.bot, services.roles, settings.agents_chat_id)
         # Both survive restarts: what to send and what was acted on are in the database.
         services.delivery.start()
         if app.job_queue is not None:
@@ -173,17 +174,15 @@ def register_handlers(app: HotlineApp) -> None:
     app.add_handler(TypeHandler(Update, drop_duplicate_update), group=-2)
     app.add_handler(TypeHandler(Update, limit_rate), group=-1)
 
-    app.add_handler(CommandHandler("start", citizen.start))
+    app.add_handler(CommandHandler("start", staff.start))
     app.add_handler(CommandHandler("help", citizen.help_command))
     app.add_handler(CommandHandler("status", citizen.status_command))
     app.add_handler(CommandHandler("mycases", citizen.my_cases_command))
     app.add_handler(CommandHandler("cancel", citizen.cancel_command))
-    for name in ("queue", "mine", "case", "claim", "reply", "note", "transfer", "return",
-                 "resolve", "reopen", "release", "supervise", "stats", "emergencies", "grant",
-                 "revoke"):
-        app.add_handler(CommandHandler(name, getattr(staff, f"{name}_command")))
-    app.add_handler(CallbackQueryHandler(staff.staff_button, pattern=r"^a:"))
-    app.add_handler(CallbackQueryHandler(citizen.rating_press, pattern=r"^r:"))
+    for command in staff.COMMANDS.values():
+        app.add_handler(CommandHandler(command.name, command.handler))
+    app.add_handler(CallbackQueryHandler(staff.staff_button, pattern=f"^{render.STAFF_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(citizen.rating_press, pattern=f"^{render.RATING_PREFIX}"))
     app.add_handler(CallbackQueryHandler(citizen.button_press))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, citizen.text_message))
     # After every known command: anything else starting with "/" is unknown.

@@ -22,7 +22,8 @@ from bot.rasa.client import BotReply, RasaUnavailable
 from bot.rasa.payloads import payload
 from bot.safety.emergency import Assessment, Level
 from bot.safety.text import clean_text, split_message
-from bot.telegram import texts
+from bot.store.outbox import Button
+from bot.telegram import render, texts
 from bot.telegram.context import HotlineContext
 
 log = logging.getLogger(__name__)
@@ -90,17 +91,17 @@ async def to_agent(update: Update, context: HotlineContext, text: str,
     user = update.effective_user
     if await services.outbox.is_blocked(update.effective_chat.id):
         await services.outbox.unblock_chat(update.effective_chat.id)
-    handoff = await services.desk.active_handoff(user.id)
+    handoff = await services.handoffs.active(user.id)
     if handoff is not None:
         alert = texts.EMERGENCY_ALERT.format(
             label=found.label, numbers=found.numbers) if found and found.alarming else None
-        case, first = await services.desk.citizen_says(handoff, text, photo, alert=alert)
+        case, first = await services.handoffs.citizen_says(handoff, text, photo, alert=alert)
         services.delivery.wake()
         if first:
             await update.effective_message.reply_text(
                 texts.HANDOFF_RECEIPT.format(number=case.number))
         return True
-    if photo is None and await services.desk.comment(user.id, text) is not None:
+    if photo is None and await services.callbacks.comment(user.id, text) is not None:
         await update.effective_message.reply_text(texts.COMMENT_SAVED)
         return True
     return False
@@ -159,7 +160,7 @@ async def tell_of_danger(update: Update, context: HotlineContext, found: Assessm
         log.warning("emergency signal (%s, %s) from user %s", found.level, found.kind, user.id)
         await update.effective_message.reply_text(found.advice)
     services = context.bot_data
-    handoff = await services.desk.active_handoff(user.id)
+    handoff = await services.handoffs.active(user.id)
     await services.emergencies.record(user.id, found, text,
                                       during="handoff" if handoff else "chat")
     if found.level is not Level.EMERGENCY:
@@ -197,30 +198,31 @@ async def button_press(update: Update, context: HotlineContext) -> None:
     await converse(update, context, press.payload)
 
 
-RATING_CALLBACK = re.compile(r"^r:(\d{1,12}):([123cn])$")
+RATING_TARGET = re.compile(r"^(\d{1,12}):([123cn])$")
 
 
 async def rating_press(update: Update, context: HotlineContext) -> None:
     """满意 / 基本满意 / 不满意 after a case is resolved, then an optional comment."""
     query = update.callback_query
-    match = RATING_CALLBACK.match(query.data or "")
+    pressed = render.parse(query.data)
+    match = RATING_TARGET.match(pressed[1]) if pressed and pressed[0] == cards.RATE else None
     if match is None:
         await query.answer(texts.BUTTON_STALE)
         return
     callback_id, choice = int(match[1]), match[2]
-    desk = context.bot_data.desk
+    callbacks = context.bot_data.callbacks
     user = query.from_user.id
     if choice in "cn":
-        if not await desk.owns_answered_callback(callback_id, user):
+        if not await callbacks.owns_answered(callback_id, user):
             await query.answer(texts.BUTTON_STALE)
             return
-        opened = choice == "c" and await desk.open_comment(callback_id, user)
+        opened = choice == "c" and await callbacks.open_comment(callback_id, user)
         await query.answer()
         await _remove_keyboard(query.message)
         await update.effective_chat.send_message(
             texts.COMMENT_PROMPT if opened else texts.COMMENT_SKIPPED)
         return
-    result = await desk.rate(callback_id, user, choice)
+    result = await callbacks.rate(callback_id, user, choice)
     if result.status == "unknown":
         await query.answer(texts.BUTTON_STALE)
         return
@@ -236,9 +238,9 @@ async def rating_press(update: Update, context: HotlineContext) -> None:
         text += "\n" + texts.RATED_UNHAPPY
     await update.effective_chat.send_message(
         f"{text}\n{texts.RATE_MORE}",
-        reply_markup=InlineKeyboardMarkup([[
-            InlineKeyboardButton("写几句意见", callback_data=f"r:{callback_id}:c"),
-            InlineKeyboardButton("不用了", callback_data=f"r:{callback_id}:n")]]))
+        reply_markup=render.markup([[
+            Button("写几句意见", render.COMMENT, f"{callback_id}:c"),
+            Button("不用了", render.COMMENT, f"{callback_id}:n")]]))
 
 
 async def _remove_keyboard(message: Message | None) -> None:

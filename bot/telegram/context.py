@@ -6,8 +6,11 @@ from dataclasses import dataclass
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.cases.callbacks import Callbacks
 from bot.cases.departments import Directory
 from bot.cases.desk import CaseDesk
+from bot.cases.handoffs import Handoffs
+from bot.cases.reports import Reports
 from bot.cases.roles import Roles
 from bot.cases.store import CaseStore
 from bot.cases.supervision import Supervision
@@ -33,6 +36,9 @@ class Services:
     emergencies: EmergencyLog | None = None
     roles: Roles | None = None
     desk: CaseDesk | None = None
+    handoffs: Handoffs | None = None
+    callbacks: Callbacks | None = None
+    reports: Reports | None = None
     outbox: Outbox | None = None
     delivery: DeliveryWorker | None = None
     supervision: Supervision | None = None

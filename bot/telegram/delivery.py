@@ -13,24 +13,16 @@ from datetime import timedelta
 from typing import Any
 
 from aiolimiter import AsyncLimiter
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.store.outbox import Outbox, Outgoing
+from bot.telegram.render import markup
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = timedelta(minutes=10)
-
-
-def markup(item: Outgoing) -> InlineKeyboardMarkup | None:
-    if not item.buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(title, callback_data=data) for title, data in row]
-         for row in item.buttons]
-    )
 
 
 def backoff(attempts: int, base: float) -> timedelta:
@@ -100,7 +92,7 @@ class DeliveryWorker:
             if self.pace:
                 await self._limiter(item.chat_id).acquire()
             message = await self.bot.send_message(item.chat_id, item.text,
-                                                  reply_markup=markup(item))
+                                                  reply_markup=markup(item.buttons))
         except RetryAfter as exc:
             delay = timedelta(seconds=_seconds(exc.retry_after))
             log.warning("outbox %s: Telegram asks to wait %s", item.id, delay)

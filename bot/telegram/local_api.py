@@ -2,7 +2,7 @@
 
 `LocalBotApi` keeps chats, messages and an update queue in memory and answers
 the Bot API methods this bot uses, as strictly as Telegram does (empty or
-over-long texts, callback data over 64 bytes, unparsable HTML or MarkdownV2,
+over-long texts, callback data over 64 bytes, any parse mode (the bot sends plain text),
 edits that change nothing, a callback query answered twice and unknown chats
 are all refused). It is reached in two ways:
 
@@ -13,7 +13,6 @@ are all refused). It is reached in two ways:
 from __future__ import annotations
 
 import asyncio
-import html.parser
 import itertools
 import json
 import re
@@ -38,11 +37,6 @@ CHAT_ACTIONS = {
     "upload_document", "choose_sticker", "find_location", "record_video_note",
     "upload_video_note",
 }
-HTML_TAGS = {
-    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
-    "code", "pre", "blockquote", "tg-emoji",
-}
-MARKDOWN_V2_RESERVED = set("_*[]()~`>#+-=|{}.!")
 # Form fields that stay strings even when they look like JSON (a message "42").
 STRING_FIELDS = {"text", "caption", "callback_query_id", "data", "query", "description",
                  "url", "inline_message_id", "file_id", "emoji"}
@@ -70,48 +64,11 @@ class Call:
     at: float = field(default_factory=time.monotonic)
 
 
-class _HtmlChecker(html.parser.HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
-        self.stack: list[str] = []
-        self.error: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag not in HTML_TAGS:
-            self.error = f"unsupported start tag \"{tag}\""
-        self.stack.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.stack or self.stack.pop() != tag:
-            self.error = f"unexpected end tag \"{tag}\""
-
-
-def check_entities(text: str, parse_mode: str | None) -> None:
-    """Raises the 400 Telegram gives for text that does not parse in its parse mode."""
-    if not parse_mode:
-        return
-    mode = parse_mode.lower()
-    if mode == "html":
-        if re.search(r"&(?!(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);)", text):
-            raise ApiError(400, "Bad Request: can't parse entities: unescaped &")
-        checker = _HtmlChecker()
-        checker.feed(text)
-        checker.close()
-        if checker.error or checker.stack or "<" in checker.rawdata:
-            raise ApiError(400, f"Bad Request: can't parse entities: {checker.error or 'unclosed tag'}")
-    elif mode == "markdownv2":
-        escaped = False
-        for ch in text:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch in MARKDOWN_V2_RESERVED and ch not in "*_~`|":
-                raise ApiError(400, f"Bad Request: can't parse entities: character '{ch}' is reserved")
-        for marker in "*_~`":
-            unescaped = len(re.findall(rf"(?<!\\){re.escape(marker)}", text))
-            if unescaped % 2:
-                raise ApiError(400, "Bad Request: can't parse entities: can't find end of entity")
+def check_plain(params: dict[str, Any]) -> None:
+    """This bot sends plain text only, so nothing a citizen typed can become markup: a
+    parse mode here is a defect, refused as Telegram refuses text that does not parse."""
+    if params.get("parse_mode"):
+        raise ApiError(400, "Bad Request: the hotline bot sends plain text only (no parse_mode)")
 
 
 class LocalBotApi:
@@ -121,6 +78,7 @@ class LocalBotApi:
         self.bot_user = dict(bot_user or BOT_USER)
         self.calls: list[Call] = []
         self.chats: dict[int, dict[str, Any]] = {}
+        self.menus: dict[str, list[str]] = {}  # setMyCommands: "default" or "chat:<id>" -> names
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.blocked: set[int] = set()
         # Update ids only grow, across runs too, like Telegram's: the bot remembers handled ids.
@@ -336,7 +294,24 @@ class LocalBotApi:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(command.get("description", "")) <= 256:
                 raise ApiError(400, "Bad Request: command description is invalid")
+        self.menus[self._scope(params)] = [c["command"] for c in commands or []]
         return True
+
+    async def _api_deleteMyCommands(self, params: dict[str, Any]) -> bool:
+        self.menus.pop(self._scope(params), None)
+        return True
+
+    def _scope(self, params: dict[str, Any]) -> str:
+        """"default", or "chat:<id>" for a menu scoped to one chat (unknown chats refused)."""
+        scope = params.get("scope") or {}
+        if isinstance(scope, str):
+            scope = json.loads(scope)
+        if scope.get("type") == "chat":
+            chat_id = int(scope["chat_id"])
+            if chat_id not in self.chats:
+                raise ApiError(400, "Bad Request: chat not found")
+            return f"chat:{chat_id}"
+        return scope.get("type", "default")
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         self.get_updates_calls += 1
@@ -369,7 +344,7 @@ class LocalBotApi:
             raise ApiError(400, "Bad Request: message text is empty")
         if len(text) > 4096:
             raise ApiError(400, "Bad Request: message is too long")
-        check_entities(text, params.get("parse_mode"))
+        check_plain(params)
         markup = self._check_markup(params.get("reply_markup"))
         message = {
             "message_id": self._next_message_id(),
@@ -380,8 +355,6 @@ class LocalBotApi:
         }
         if markup:
             message["reply_markup"] = markup
-        if params.get("parse_mode"):
-            message["parse_mode"] = params["parse_mode"]
         self.messages[(chat["id"], message["message_id"])] = message
         self.received_at[(chat["id"], message["message_id"])] = time.monotonic()
         self._outgoing.setdefault(chat["id"], []).append(message)
@@ -415,7 +388,7 @@ class LocalBotApi:
             raise ApiError(400, "Bad Request: message text is empty")
         if len(text) > 4096:
             raise ApiError(400, "Bad Request: message is too long")
-        check_entities(text, params.get("parse_mode"))
+        check_plain(params)
         markup = self._check_markup(params.get("reply_markup"))
         if text == message["text"] and markup == message.get("reply_markup"):
             raise ApiError(400, "Bad Request: message is not modified")

@@ -10,20 +10,23 @@ import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
+from telegram.error import BadRequest, TelegramError
 
 from bot.cases import cards
 from bot.cases.deadlines import CHINA, format_date, local_date
-from bot.cases.desk import CaseStillOpen, ClaimResult, HandoffBusy, NotAssignee, Staff
+from bot.cases.desk import CaseStillOpen, ClaimResult, NotAssignee, Staff
+from bot.cases.handoffs import HandoffBusy
 from bot.cases.models import Case, normalize_case_number
-from bot.cases.roles import ROLE_WORDS, Role
+from bot.cases.roles import ROLE_WORDS, Role, Roles
 from bot.cases.store import CaseClosed, CaseNotFound
 from bot.safety.emergency import LABELS, EmergencyKind
 from bot.store.db import utcnow
-from bot.telegram import texts
+from bot.store.outbox import Button, Buttons
+from bot.telegram import citizen, render, texts
 from bot.telegram.context import HotlineContext
 
 log = logging.getLogger(__name__)
@@ -37,20 +40,92 @@ _COMMAND = re.compile(r"^/\w+(?:@\w+)?\s*(.*)$", re.DOTALL)
 Handler = Callable[[Update, HotlineContext], Awaitable[None]]
 
 
-def requires(*roles: Role) -> Callable[[Handler], Handler]:
-    """Runs the handler only for holders of one of `roles`; others see an unknown command."""
+@dataclass(frozen=True)
+class Command:
+    """One staff command: the table below drives its handler, its role check, the menus
+    (the agents' group and each staff member's private chat) and its usage text."""
+
+    name: str
+    roles: tuple[Role, ...]
+    menu: str
+    usage: str
+    handler: Handler
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, roles: tuple[Role, ...], menu: str,
+            usage: str) -> Callable[[Handler], Handler]:
+    """Registers a staff command; it runs only for holders of one of `roles`, and anyone
+    else sees what an unknown command gets."""
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
         async def guarded(update: Update, context: HotlineContext) -> None:
             user = update.effective_user
             if user is None or not await context.roles.has(user.id, *roles):
-                log.warning("refused %s from user %s (not %s)", handler.__name__,
+                log.warning("refused /%s from user %s (not %s)", name,
                             user.id if user else None, "/".join(roles))
                 await update.effective_message.reply_text(texts.UNKNOWN_COMMAND)
                 return
             await handler(update, context)
+        COMMANDS[name] = Command(name, roles, menu, usage, guarded)
         return guarded
     return decorate
+
+
+def usage(name: str) -> str:
+    return COMMANDS[name].usage
+
+
+def menu_for(roles: set[Role]) -> list[tuple[str, str]]:
+    """(command, description) of every staff command one of `roles` may use."""
+    return [(c.name, c.menu) for c in COMMANDS.values() if roles & set(c.roles)]
+
+
+async def start(update: Update, context: HotlineContext) -> None:
+    """/start: staff get their own greeting with the commands their roles allow; everyone
+    else the citizens' greeting."""
+    user = update.effective_user
+    roles = await context.roles.roles_of(user.id) if user else set()
+    if not roles:
+        await citizen.start(update, context)
+        return
+    lines = [f"/{name} — {menu}" for name, menu in menu_for(roles)]
+    await answer(update, texts.STAFF_START.format(
+        roles="、".join(role.label for role in Role if role in roles), commands="\n".join(lines)))
+
+
+def private_menu(roles: set[Role]) -> list[BotCommand]:
+    """A staff member's menu in their private chat: the citizens' commands and theirs."""
+    return [BotCommand(name, desc) for name, desc in (*texts.COMMANDS, *menu_for(roles))]
+
+
+async def set_private_menu(bot: Bot, roles: Roles, user_id: int) -> None:
+    """The menu of one person's private chat, after their roles changed (none: the
+    citizens' default menu)."""
+    held = await roles.roles_of(user_id)
+    try:
+        if held:
+            await bot.set_my_commands(private_menu(held), scope=BotCommandScopeChat(user_id))
+        else:
+            await bot.delete_my_commands(scope=BotCommandScopeChat(user_id))
+    except TelegramError as exc:  # they never opened a chat with the bot: not fatal
+        log.info("could not set the menu of user %s: %s", user_id, exc)
+
+
+async def set_menus(bot: Bot, roles: Roles, agents_chat_id: int | None) -> None:
+    """The agents' group menu (the agents' commands) and each staff member's private menu."""
+    if agents_chat_id is not None:
+        try:
+            await bot.set_my_commands(
+                [BotCommand(name, desc) for name, desc in menu_for({Role.AGENT})],
+                scope=BotCommandScopeChat(agents_chat_id))
+        except TelegramError as exc:  # the bot is not in the group yet: not fatal
+            log.warning("could not set the agents' group menu: %s", exc)
+    members = set().union(*[await roles.members(role) for role in Role])
+    for user_id in sorted(members):
+        await set_private_menu(bot, roles, user_id)
 
 
 async def staff_of(update: Update, context: HotlineContext) -> Staff:
@@ -104,18 +179,19 @@ async def run_case_action(update: Update, context: HotlineContext, usage: str,
 
 # ---- listings -------------------------------------------------------------------------
 
-def queue_page(cases: list[Case], total: int, offset: int) -> tuple[str, list[list[tuple]]]:
+def queue_page(cases: list[Case], total: int, offset: int) -> tuple[str, Buttons]:
     if not cases:
         return "当前没有待办案件。", []
     lines = [f"待办案件（共 {total} 件，按期限排序，第 {offset + 1}–{offset + len(cases)} 件）："]
     lines += [cards.queue_line(case, today()) for case in cases]
-    buttons = []
+    buttons: Buttons = []
     if offset + len(cases) < total:
-        buttons = [[("下一页", f"a:q:{offset + PAGE}")]]
+        buttons = [[Button("下一页", render.PAGE, str(offset + PAGE))]]
     return "\n".join(lines), buttons
 
 
-@requires(*STAFF)
+@command("queue", STAFF, "待办案件（按期限）",
+         "用法：/queue [页码]")
 async def queue_command(update: Update, context: HotlineContext) -> None:
     """/queue [页码]: open cases by deadline, overdue marked, ten a page."""
     try:
@@ -126,22 +202,16 @@ async def queue_command(update: Update, context: HotlineContext) -> None:
 
 
 async def send_queue(update: Update, context: HotlineContext, offset: int) -> None:
-    cases, total = await context.desk.queue(offset, PAGE)
+    cases, total = await context.bot_data.reports.queue(offset, PAGE)
     text, buttons = queue_page(cases, total, offset)
-    await update.effective_chat.send_message(text, reply_markup=markup(buttons))
+    await update.effective_chat.send_message(text, reply_markup=render.markup(buttons))
 
 
-def markup(buttons: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
-    if not buttons:
-        return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(t, callback_data=d) for t, d in row]
-                                 for row in buttons])
-
-
-@requires(*STAFF)
+@command("mine", STAFF, "我认领的案件",
+         "用法：/mine")
 async def mine_command(update: Update, context: HotlineContext) -> None:
     """/mine: the open cases I hold."""
-    cases = await context.desk.mine(update.effective_user.id)
+    cases = await context.bot_data.reports.mine(update.effective_user.id)
     if not cases:
         await answer(update, "您名下没有待办案件。")
         return
@@ -159,12 +229,13 @@ async def case_detail(context: HotlineContext, number: str, viewer: int, private
     return cards.detail(case, events, today(), whole_phone=whole)
 
 
-@requires(*STAFF)
+@command("case", STAFF, "案件详情：/case 编号",
+         "用法：/case 案件编号")
 async def case_command(update: Update, context: HotlineContext) -> None:
     """/case NT…: the case with its history."""
     number, _ = split_number(arguments(update))
     if number is None:
-        await answer(update, texts.USAGE["case"])
+        await answer(update, usage("case"))
         return
     await answer(update, await case_detail(context, number, update.effective_user.id,
                                            update.effective_chat.type == "private"))
@@ -179,38 +250,42 @@ def claim_text(result: ClaimResult) -> str:
                                         holder=result.case.assignee_name)
 
 
-@requires(*STAFF)
+@command("claim", STAFF, "认领：/claim 编号",
+         "用法：/claim 案件编号")
 async def claim_command(update: Update, context: HotlineContext) -> None:
     async def act(number: str, staff: Staff, _: str) -> str:
         return claim_text(await context.desk.claim(number, staff))
-    await run_case_action(update, context, texts.USAGE["claim"], act, needs_text=False)
+    await run_case_action(update, context, usage("claim"), act, needs_text=False)
 
 
-@requires(*STAFF)
+@command("reply", STAFF, "答复市民：/reply 编号 内容",
+         "用法：/reply 案件编号 回复内容（会发给市民；接管别人的人工对话：/reply 案件编号 接管 内容）")
 async def reply_command(update: Update, context: HotlineContext) -> None:
     async def act(number: str, staff: Staff, text: str) -> str:
         take_over = text.startswith(TAKE_OVER)
         text = text.removeprefix(TAKE_OVER).strip() if take_over else text
         if not text:
-            return texts.USAGE["reply"]
+            return usage("reply")
         try:
             await context.desk.reply(number, staff, text, take_over=take_over)
         except HandoffBusy as busy:
             return texts.HANDOFF_BUSY.format(agent=f"市民{busy.agent_id}", other=busy.number,
                                              number=number)
         return f"已发送给 {number} 的市民。市民的回复会转给您，结束对话用 /release {number}。"
-    await run_case_action(update, context, texts.USAGE["reply"], act)
+    await run_case_action(update, context, usage("reply"), act)
 
 
-@requires(*STAFF)
+@command("note", STAFF, "内部备注：/note 编号 内容",
+         "用法：/note 案件编号 备注内容（仅内部可见）")
 async def note_command(update: Update, context: HotlineContext) -> None:
     async def act(number: str, staff: Staff, text: str) -> str:
         await context.desk.note(number, staff, text)
         return f"已为 {number} 添加内部备注（市民看不到）。"
-    await run_case_action(update, context, texts.USAGE["note"], act)
+    await run_case_action(update, context, usage("note"), act)
 
 
-@requires(*STAFF)
+@command("transfer", STAFF, "转办：/transfer 编号 部门 理由",
+         "用法：/transfer 案件编号 部门 转办理由，例如 /transfer NT202611280001 住建 属于物业维修")
 async def transfer_command(update: Update, context: HotlineContext) -> None:
     async def act(number: str, staff: Staff, rest: str) -> str:
         name, _, reason = rest.partition(" ")
@@ -220,38 +295,42 @@ async def transfer_command(update: Update, context: HotlineContext) -> None:
             return f"没有找到部门「{name}」。可选：{known}"
         await context.desk.transfer(number, staff, department.name, reason.strip() or "按职责转办")
         return f"{number} 已转办至 {department.name}。"
-    await run_case_action(update, context, texts.USAGE["transfer"], act)
+    await run_case_action(update, context, usage("transfer"), act)
 
 
-@requires(*STAFF)
+@command("return", STAFF, "退单：/return 编号 理由",
+         "用法：/return 案件编号 退单理由")
 async def return_command(update: Update, context: HotlineContext) -> None:
     async def act(number: str, staff: Staff, reason: str) -> str:
         await context.desk.return_case(number, staff, reason)
         return f"{number} 已退单，原因已记录，请重新派单。"
-    await run_case_action(update, context, texts.USAGE["return"], act)
+    await run_case_action(update, context, usage("return"), act)
 
 
-@requires(*STAFF)
+@command("resolve", STAFF, "办结：/resolve 编号 结果",
+         "用法：/resolve 案件编号 办理结果（会发给市民）")
 async def resolve_command(update: Update, context: HotlineContext) -> None:
     async def act(number: str, staff: Staff, text: str) -> str:
         await context.desk.resolve(number, staff, text)
         return f"{number} 已办结，办理结果和满意度回访已发给市民。"
-    await run_case_action(update, context, texts.USAGE["resolve"], act)
+    await run_case_action(update, context, usage("resolve"), act)
 
 
-@requires(*STAFF)
+@command("reopen", STAFF, "重办：/reopen 编号 [理由]",
+         "用法：/reopen 案件编号 [理由]")
 async def reopen_command(update: Update, context: HotlineContext) -> None:
     async def act(number: str, staff: Staff, reason: str) -> str:
         case = await context.desk.reopen(number, staff, reason)
         return f"{number} 已重办，新期限 {format_date(case.deadline)}。"
-    await run_case_action(update, context, texts.USAGE["reopen"], act, needs_text=False)
+    await run_case_action(update, context, usage("reopen"), act, needs_text=False)
 
 
-@requires(*STAFF)
+@command("release", STAFF, "结束人工对话：/release [编号]",
+         "用法：/release [案件编号]")
 async def release_command(update: Update, context: HotlineContext) -> None:
     """/release [NT…]: hands my live conversations (or that one) back to the bot."""
     number, _ = split_number(arguments(update))
-    released = await context.desk.release(await staff_of(update, context), number)
+    released = await context.bot_data.handoffs.release(update.effective_user.id, number)
     context.bot_data.delivery.wake()
     if not released:
         await answer(update, "您当前没有进行中的人工对话。")
@@ -262,7 +341,8 @@ async def release_command(update: Update, context: HotlineContext) -> None:
 _DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})$")
 
 
-@requires(Role.SUPERVISOR)
+@command("supervise", (Role.SUPERVISOR,), "督办：/supervise 编号 意见 [新期限]",
+         "用法：/supervise 案件编号 督办意见 [新期限 2026-12-31]")
 async def supervise_command(update: Update, context: HotlineContext) -> None:
     """/supervise NT… 意见 [YYYY-MM-DD]: 督办, optionally with a new deadline."""
     async def act(number: str, staff: Staff, rest: str) -> str:
@@ -276,13 +356,14 @@ async def supervise_command(update: Update, context: HotlineContext) -> None:
             rest = rest[: match.start()].strip() or "请按新期限办结"
         await context.desk.supervise(number, staff, rest, new_deadline)
         return f"已督办 {number}，认领人会收到通知。"
-    await run_case_action(update, context, texts.USAGE["supervise"], act)
+    await run_case_action(update, context, usage("supervise"), act)
 
 
-@requires(Role.SUPERVISOR, Role.ADMIN)
+@command("stats", (Role.SUPERVISOR, Role.ADMIN,), "热线数据：按期办结率、满意率",
+         "用法：/stats")
 async def stats_command(update: Update, context: HotlineContext) -> None:
     """/stats: on-time completion and satisfaction, the hotline's figures."""
-    f = await context.desk.stats()
+    f = await context.bot_data.reports.stats()
 
     def rate(value: float | None) -> str:
         return "暂无" if value is None else f"{value:.1%}"
@@ -294,12 +375,13 @@ async def stats_command(update: Update, context: HotlineContext) -> None:
         f"未联系上 {f['not_reached']} 件，待回访 {f['pending']} 件）"))
 
 
-@requires(Role.SUPERVISOR, Role.ADMIN)
+@command("emergencies", (Role.SUPERVISOR, Role.ADMIN,), "紧急情况记录：/emergencies [near]",
+         "用法：/emergencies [near]（near：只看未提示的疑似信号）")
 async def emergencies_command(update: Update, context: HotlineContext) -> None:
     """/emergencies [near]: the last emergencies answered, or the near misses to review."""
     rest = arguments(update).strip().lower()
     if rest not in ("", "near"):
-        await answer(update, texts.USAGE["emergencies"])
+        await answer(update, usage("emergencies"))
         return
     levels = ("near_miss",) if rest == "near" else ("emergency", "doubt")
     records = await context.bot_data.emergencies.latest(levels)
@@ -321,7 +403,7 @@ async def _role_change(update: Update, context: HotlineContext, grant: bool) -> 
     parts = arguments(update).split()
     role = ROLE_WORDS.get(parts[1].lower()) if len(parts) == 2 else None
     if role is None or not parts[0].lstrip("-").isdigit():
-        await answer(update, texts.USAGE["grant" if grant else "revoke"])
+        await answer(update, usage("grant" if grant else "revoke"))
         return
     user_id, by = int(parts[0]), update.effective_user.id
     if grant:
@@ -332,15 +414,18 @@ async def _role_change(update: Update, context: HotlineContext, grant: bool) -> 
         removed = await context.roles.revoke(user_id, role, by)
         await answer(update, f"已收回 {user_id} 的{role.label}权限。" if removed else
                      f"{user_id} 没有通过命令授予的{role.label}权限（配置文件中的权限需改配置）。")
+    await set_private_menu(context.bot, context.roles, user_id)
 
 
-@requires(Role.ADMIN)
+@command("grant", (Role.ADMIN,), "授权：/grant 用户ID 角色",
+         "用法：/grant 用户ID agent|supervisor|admin")
 async def grant_command(update: Update, context: HotlineContext) -> None:
     """/grant 用户ID agent|supervisor|admin"""
     await _role_change(update, context, grant=True)
 
 
-@requires(Role.ADMIN)
+@command("revoke", (Role.ADMIN,), "收回权限：/revoke 用户ID 角色",
+         "用法：/revoke 用户ID agent|supervisor|admin")
 async def revoke_command(update: Update, context: HotlineContext) -> None:
     """/revoke 用户ID agent|supervisor|admin"""
     await _role_change(update, context, grant=False)
@@ -348,43 +433,45 @@ async def revoke_command(update: Update, context: HotlineContext) -> None:
 
 # ---- card buttons ---------------------------------------------------------------------
 
-STAFF_CALLBACK = re.compile(r"^a:(c|t|d|q|td):([A-Z0-9]{1,20})(?::([a-z_]{1,32}))?$")
+STAFF_TARGET = re.compile(r"^([A-Z0-9]{1,20})(?::([a-z_]{1,32}))?$")
 
 
 async def staff_button(update: Update, context: HotlineContext) -> None:
     """认领 / 转办 / 详情 on a card, department choice, next queue page."""
     query = update.callback_query
-    match = STAFF_CALLBACK.match(query.data or "")
+    pressed = render.parse(query.data)
+    match = STAFF_TARGET.match(pressed[1]) if pressed else None
     if match is None or not await context.roles.has(query.from_user.id, *STAFF):
         if match is not None:
             log.warning("refused a staff button from user %s", query.from_user.id)
         await query.answer(texts.BUTTON_STALE)
         return
-    verb, number, extra = match.groups()
+    verb, (number, extra) = pressed[0], match.groups()
     staff = await staff_of(update, context)
     chat = update.effective_chat
-    if verb == "q":
+    if verb == render.PAGE:
         await query.answer()
         await send_queue(update, context, int(number) if number.isdigit() else 0)
         return
-    if verb == "d":
+    if verb == cards.DETAIL:
         await query.answer()
         await chat.send_message(await case_detail(context, number, staff.user_id,
                                                   chat.type == "private"))
         return
     try:
-        if verb == "c":
+        if verb == cards.CLAIM:
             result = await context.desk.claim(number, staff)
             await query.answer(claim_text(result)[:200])
             if result.won:
                 await _edit(query, f"{query.message.text}\n——\n认领人：{staff.name}",
-                            [[("转办", f"a:t:{number}"), ("详情", f"a:d:{number}")]])
+                            [[Button("转办", cards.TRANSFER, number),
+                              Button("详情", cards.DETAIL, number)]])
             return
-        if verb == "t":
+        if verb == cards.TRANSFER:
             await query.answer()
-            rows = [[(d.short, f"a:td:{number}:{d.id}") for d in group]
+            rows = [[Button(d.short, render.TRANSFER_TO, f"{number}:{d.id}") for d in group]
                     for group in _chunks(list(context.bot_data.departments.departments.values()), 3)]
-            await chat.send_message(f"把 {number} 转办给哪个部门？", reply_markup=markup(rows))
+            await chat.send_message(f"把 {number} 转办给哪个部门？", reply_markup=render.markup(rows))
             return
         department = context.bot_data.departments.departments.get(extra or "")
         if department is None:
@@ -407,8 +494,8 @@ def _chunks(items: list, size: int) -> list[list]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-async def _edit(query, text: str, buttons: list[list[tuple[str, str]]]) -> None:
+async def _edit(query, text: str, buttons: Buttons) -> None:
     try:
-        await query.edit_message_text(text[:4096], reply_markup=markup(buttons))
+        await query.edit_message_text(text[:4096], reply_markup=render.markup(buttons))
     except BadRequest as exc:  # the message is too old to edit, or unchanged
         log.info("could not edit a card: %s", exc)

@@ -65,20 +65,8 @@ HANDOFF_BUSY = ("这位市民正在与 {agent} 就案件 {other} 人工对话，
                 "请先与对方协调（对方 /release 后再回复），确需接管请用：/reply {number} 接管 内容")
 STAFF_STILL_OPEN = "案件 {number} 还没有办结，不需要重办。"
 
-USAGE = {
-    "case": "用法：/case 案件编号",
-    "claim": "用法：/claim 案件编号",
-    "reply": "用法：/reply 案件编号 回复内容（会发给市民；接管别人的人工对话：/reply 案件编号 接管 内容）",
-    "note": "用法：/note 案件编号 备注内容（仅内部可见）",
-    "transfer": "用法：/transfer 案件编号 部门 转办理由，例如 /transfer NT202611280001 住建 属于物业维修",
-    "return": "用法：/return 案件编号 退单理由",
-    "resolve": "用法：/resolve 案件编号 办理结果（会发给市民）",
-    "reopen": "用法：/reopen 案件编号 [理由]",
-    "supervise": "用法：/supervise 案件编号 督办意见 [新期限 2026-12-31]",
-    "grant": "用法：/grant 用户ID agent|supervisor|admin",
-    "revoke": "用法：/revoke 用户ID agent|supervisor|admin",
-    "emergencies": "用法：/emergencies [near]（near：只看未提示的疑似信号）",
-}
+STAFF_START = ("您好！您是本热线的{roles}。可用的命令（输入 / 也能看到菜单）：\n{commands}\n\n"
+               "新案件会发到坐席群；市民的回复会转到您这里。")
 
 # ---- emergencies ------------------------------------------------------------------------
 
@@ -102,19 +90,4 @@ COMMANDS = [
     ("mycases", "我反映的事项"),
     ("status", "查询办理进度（后跟案件编号）"),
     ("cancel", "取消正在填写的内容"),
-]
-
-# The menu shown in the agents' group (Telegram shows it only there).
-STAFF_COMMANDS = [
-    ("queue", "待办案件（按期限）"),
-    ("mine", "我认领的案件"),
-    ("case", "案件详情：/case 编号"),
-    ("claim", "认领：/claim 编号"),
-    ("reply", "答复市民：/reply 编号 内容"),
-    ("note", "内部备注：/note 编号 内容"),
-    ("transfer", "转办：/transfer 编号 部门 理由"),
-    ("return", "退单：/return 编号 理由"),
-    ("resolve", "办结：/resolve 编号 结果"),
-    ("reopen", "重办：/reopen 编号"),
-    ("release", "结束人工对话"),
 ]

@@ -5,7 +5,9 @@ return, flag, resolve, rate 不满意, reopen; with the bot killed in the middle
 from __future__ import annotations
 
 from bot.cases.desk import CaseDesk, Staff
+from bot.cases.handoffs import Handoffs
 from bot.cases.models import CASE_NUMBER_RE, CaseStatus
+from bot.cases.notices import Notices
 from bot.cases.roles import Roles
 from bot.cases.store import CaseStore
 from bot.store.db import Database
@@ -23,7 +25,8 @@ async def agent_says(telegram, agent: int, text: str, count: int = 1) -> list[di
 
 async def open_desk(stack):
     db = await Database.open(stack.settings.db_path)
-    return db, CaseDesk(db, Roles(db, stack.settings), agents_chat_id=AGENTS_CHAT)
+    notices = Notices(Roles(db, stack.settings), agents_chat_id=AGENTS_CHAT)
+    return db, CaseDesk(db, notices, Handoffs(db))
 
 
 async def test_the_loop_closes_and_survives_a_crash_of_the_bot(telegram, stack):

@@ -9,7 +9,7 @@ import pytest
 
 from bot.cases.models import CaseDraft, CaseKind, CaseStatus
 from bot.config import Settings
-from bot.telegram import texts
+from bot.telegram import staff, texts
 from tests.telegram.conftest import CITIZEN, RasaStub
 
 GROUP = -100123
@@ -199,7 +199,7 @@ async def test_queue_pages_and_commands_with_bad_arguments(desk):
     for text, usage in (("/claim", "claim"), ("/reply NT202611280001", "reply"),
                         ("/transfer 随便写", "transfer"), ("/case abc", "case")):
         (reply,) = await command(desk, ALICE, text)
-        assert reply["text"] == texts.USAGE[usage]
+        assert reply["text"] == staff.usage(usage)
     (missing,) = await command(desk, ALICE, "/claim NT209912319999")
     assert missing["text"] == texts.STAFF_NOT_FOUND.format(number="NT209912319999")
     (nodept,) = await command(desk, ALICE, f"/transfer {numbers[0]} 火星局 理由")
@@ -211,9 +211,30 @@ async def test_admin_grants_and_revokes_a_role_stored_in_the_database(desk):
     assert refused["text"] == texts.UNKNOWN_COMMAND
     (granted,) = await command(desk, ADMIN, f"/grant {STRANGER} agent")
     assert "已授予" in granted["text"]
+    assert "queue" in desk.api.menus[f"chat:{STRANGER}"]  # their private menu follows the role
     (queue,) = await command(desk, STRANGER, "/queue")
     assert queue["text"] == "当前没有待办案件。"
     (revoked,) = await command(desk, ADMIN, f"/revoke {STRANGER} 坐席")
     assert "已收回" in revoked["text"]
     (again,) = await command(desk, STRANGER, "/queue")
     assert again["text"] == texts.UNKNOWN_COMMAND
+    assert desk.api.menus.get(f"chat:{STRANGER}") is None  # back to the citizens' menu
+
+
+async def test_staff_get_their_own_start_and_a_private_menu_scoped_to_their_roles(desk):
+    (agent,) = await command(desk, ALICE, "/start")
+    assert "坐席" in agent["text"] and "/claim" in agent["text"] and "/grant" not in agent["text"]
+    (admin,) = await command(desk, ADMIN, "/start")
+    assert "/grant" in admin["text"] and "/claim" not in admin["text"]
+    (citizen,) = await command(desk, CITIZEN, "/start")
+    assert citizen["text"] == texts.START
+
+    services = desk.app.bot_data
+    await staff.set_menus(desk.app.bot, services.roles, GROUP)
+    menus = desk.api.menus
+    assert "claim" in menus[f"chat:{GROUP}"] and "grant" not in menus[f"chat:{GROUP}"]
+    assert {"start", "mycases", "claim"} <= set(menus[f"chat:{ALICE}"])
+    assert "supervise" not in menus[f"chat:{ALICE}"] and "supervise" in menus[f"chat:{BOSS}"]
+    assert f"chat:{CITIZEN}" not in menus and f"chat:{STRANGER}" not in menus
+    # Every staff command in the table has a handler, a menu line and a usage text.
+    assert {c.name for c in staff.COMMANDS.values() if c.menu and c.usage} == set(staff.COMMANDS)
