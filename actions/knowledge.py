@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
 from bot.knowledge.loader import Entry
+from bot.nlp.route import FALLBACK, Route, route
 from bot.nlp.search import decide
 from bot.rasa.payloads import payload
 
@@ -53,15 +54,13 @@ SMALL_TALK_RESPONSES = {
 }
 
 
-def understood_as_small_talk(tracker: Tracker) -> str | None:
-    """The small-talk response for a low-confidence message whose best guess is small talk."""
+def intents(tracker: Tracker) -> tuple[str, str | None]:
+    """Rasa's intent for the latest message, and the likeliest real one under a fallback."""
     message = tracker.latest_message
-    if (message.get("intent") or {}).get("name") != "nlu_fallback":
-        return None
-    for ranked in message.get("intent_ranking") or []:
-        if ranked.get("name") != "nlu_fallback":
-            return SMALL_TALK_RESPONSES.get(ranked["name"])
-    return None
+    intent = (message.get("intent") or {}).get("name") or FALLBACK
+    best = next((r["name"] for r in message.get("intent_ranking") or []
+                 if r.get("name") != FALLBACK), None)
+    return intent, best
 
 
 def tag_route(dispatcher: CollectingDispatcher, route: str) -> None:
@@ -83,6 +82,9 @@ def citizen_id(tracker: Tracker) -> int:
 
 
 class ActionAnswerPolicy(Action):
+    """Every message Rasa sends here (policy questions, low-confidence messages, chit-chat
+    and out-of-scope ones) is decided by `bot.nlp.route.route`, as batch triage is."""
+
     def name(self) -> str:
         return "action_answer_policy"
 
@@ -107,9 +109,11 @@ class ActionAnswerPolicy(Action):
                                          topic=topic)
             if decide(within) != "fallback":
                 result = within
+        intent, best = intents(tracker)
+        found = route(question, intent, best, result, res.topics.guess(question), res.topics,
+                      res.problems)
         hits = result.hits
-        route = decide(result)
-        if route == "answer":
+        if found is Route.ANSWER:
             entry = hits[0].entry
             send_answer(dispatcher, entry)
             tag_route(dispatcher, "answer")
@@ -118,7 +122,7 @@ class ActionAnswerPolicy(Action):
                 SlotSet("kb_topic", entry.topic),
                 SlotSet("kb_query", question),
             ]
-        if route == "clarify":
+        if found is Route.CLARIFY:
             buttons = [
                 {"title": hit.entry.question, "payload": payload("kb_choose", kb_entry=hit.entry.id)}
                 for hit in hits
@@ -127,12 +131,16 @@ class ActionAnswerPolicy(Action):
             dispatcher.utter_message(text="您想问的是下面哪一个？", buttons=buttons)
             tag_route(dispatcher, "clarify")
             return [SlotSet("kb_query", question), SlotSet("kb_topic", hits[0].entry.topic)]
-        small_talk = understood_as_small_talk(tracker)
-        if small_talk is not None:
-            # Unsure what it was, and it is no policy question: answer as small talk.
-            dispatcher.utter_message(response=small_talk)
-            tag_route(dispatcher, "smalltalk")
+        if found in (Route.SMALLTALK, Route.OUT_OF_SCOPE):
+            said = intent if intent in SMALL_TALK_RESPONSES else best
+            dispatcher.utter_message(response=SMALL_TALK_RESPONSES.get(said, "utter_chitchat"))
+            tag_route(dispatcher, found.value)
             return []
+        if found is Route.PROBLEM:
+            # A problem in daily life, said without 投诉 or 举报: offer filing, never turn it away.
+            dispatcher.utter_message(text=PROBLEM_OFFER, buttons=[PROBLEM_BUTTON])
+            tag_route(dispatcher, "case")
+            return [SlotSet("kb_query", question)]
         await res.feedback.record_miss(citizen_id(tracker), question, "fallback")
         dispatcher.utter_message(
             text=(
@@ -145,29 +153,12 @@ class ActionAnswerPolicy(Action):
         return [SlotSet("kb_query", question)]
 
 
-class ActionSmallTalk(Action):
-    """Chit-chat and out-of-scope messages get their short answer, unless the message is
-    plainly a policy question the intent classifier misread; that one is searched."""
+class ActionSmallTalk(ActionAnswerPolicy):
+    """Chit-chat and out-of-scope intents: the same decision (a misread policy question is
+    still searched, a daily-life problem is offered filing)."""
 
     def name(self) -> str:
         return "action_small_talk"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        res = await resources.get()
-        text = tracker.latest_message.get("text") or ""
-        if res.topics.clear_policy_topic(text) is not None:
-            return await ActionAnswerPolicy().run(dispatcher, tracker, domain)
-        if res.problems.is_problem(text):
-            # A problem in daily life, said without 投诉 or 举报: offer filing, never turn it away.
-            dispatcher.utter_message(text=PROBLEM_OFFER, buttons=[PROBLEM_BUTTON])
-            tag_route(dispatcher, "case")
-            return [SlotSet("kb_query", text)]
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        dispatcher.utter_message(response=SMALL_TALK_RESPONSES.get(intent, "utter_chitchat"))
-        tag_route(dispatcher, "out_of_scope" if intent == "out_of_scope" else "smalltalk")
-        return []
 
 
 class ActionKbNone(Action):

@@ -27,17 +27,13 @@ from bot.jsonlines import read_items
 from bot.nlp.categories import CategoryGuess
 from bot.nlp.classifiers import Classifiers, load_classifiers
 from bot.nlp.emergency import assess_many
-from bot.nlp.search import SearchResult, decide
+from bot.nlp.route import FALLBACK, Route, route
+from bot.nlp.search import SearchResult
 from bot.nlp.topics import TopicGuess
 from bot.safety.emergency import Assessment
 
 log = logging.getLogger(__name__)
 
-SMALLTALK_INTENTS = {"greet", "goodbye", "thanks", "affirm", "deny", "chitchat", "cancel"}
-CASE_INTENTS = {"file_complaint", "file_help", "file_suggestion", "file_report", "ask_human"}
-SELF_SERVICE_INTENTS = {"check_status", "my_cases"}
-# The intents whose rule runs action_small_talk (nlu/rules/basics.yml).
-MISREAD_AS_SMALL_TALK = {"chitchat", "out_of_scope"}
 # Messages read by the scikit-learn models at once.
 BATCH = 64
 # Shorter than this and about nothing the bot knows: not a case for a person.
@@ -56,15 +52,15 @@ class TriageResult:
     entry: str | None = None
 
 
-def top_intent(parse: dict[str, Any]) -> tuple[str, float]:
-    """Rasa's intent; for nlu_fallback, the best real intent underneath it."""
+def intents(parse: dict[str, Any]) -> tuple[str, str | None, float]:
+    """Rasa's intent, the likeliest real one under a fallback, and the latter's confidence."""
     intent = parse.get("intent") or {}
-    name, confidence = intent.get("name") or "nlu_fallback", float(intent.get("confidence") or 0)
-    if name == "nlu_fallback":
-        for ranked in parse.get("intent_ranking") or []:
-            if ranked.get("name") != "nlu_fallback":
-                return ranked["name"], float(ranked.get("confidence") or 0)
-    return name, confidence
+    name, confidence = intent.get("name") or FALLBACK, float(intent.get("confidence") or 0)
+    best = next((r for r in parse.get("intent_ranking") or [] if r.get("name") != FALLBACK),
+                None)
+    if name == FALLBACK and best is not None:
+        return name, best["name"], float(best.get("confidence") or 0)
+    return name, best["name"] if best else None, confidence
 
 
 class Triage:
@@ -101,43 +97,33 @@ class Triage:
     def _decide(self, item_id: Any, text: str, danger: Assessment, parse: dict[str, Any],
                 topic_guess: TopicGuess, guess: CategoryGuess,
                 result: SearchResult) -> TriageResult:
-        intent, confidence = top_intent(parse)
+        intent, best, confidence = intents(parse)
+        shown = best if intent == FALLBACK and best else intent
         topic = topic_guess.topic
         if danger.alarming:
             # The citizen is given the number first (alone, for a sure emergency).
             return TriageResult(item_id, "emergency", topic, None, None,
                                 f"emergency_{danger.kind}", round(danger.probability, 4))
-        # As action_small_talk does: a plain policy question misread as chit-chat is searched.
-        misread = (intent in MISREAD_AS_SMALL_TALK
-                   and self.topics.clear_policy_topic(text, topic_guess))
+        found = route(text, intent, best, result, topic_guess, self.topics, self.problems)
         category, department = guess.category, guess.department
-        if (intent in MISREAD_AS_SMALL_TALK and not misread
-                and self.problems.is_problem(text)):
-            # As action_small_talk does: a daily-life problem is offered filing.
-            return TriageResult(item_id, "case", topic, category, department, intent, confidence)
-        if intent in SMALLTALK_INTENTS and not misread:
-            return TriageResult(item_id, "smalltalk", None, None, None, intent, confidence)
-        if intent == "out_of_scope" and not misread:
-            return TriageResult(item_id, "out_of_scope", None, None, None, intent, confidence)
-        if intent in SELF_SERVICE_INTENTS:
-            return TriageResult(item_id, "answer", None, None, None, intent, confidence)
-        if intent in CASE_INTENTS:
-            return TriageResult(item_id, "case", topic, category, department, intent, confidence)
+        if found in (Route.SMALLTALK, Route.OUT_OF_SCOPE):
+            return TriageResult(item_id, found.value, None, None, None, shown, confidence)
+        if found is Route.SELF_SERVICE:
+            return TriageResult(item_id, "answer", None, None, None, shown, confidence)
         hits = result.hits
-        route = decide(result)
         # The topic classifier reads the whole message; the entry found is a second opinion.
-        if route == "answer":
+        if found is Route.ANSWER:
             entry = hits[0].entry
             return TriageResult(item_id, "answer", topic or entry.topic, category, department,
-                                intent, hits[0].score, entry.id)
-        if route == "clarify":
+                                shown, hits[0].score, entry.id)
+        if found is Route.CLARIFY:
             return TriageResult(item_id, "clarify", topic or hits[0].entry.topic, category,
-                                department, intent, hits[0].score)
-        if len(text.strip()) < SHORT_MESSAGE and topic is None:
+                                department, shown, hits[0].score)
+        if found is Route.NOT_FOUND and len(text.strip()) < SHORT_MESSAGE and topic is None:
             # A few words that match nothing: nothing a person could act on either.
-            return TriageResult(item_id, "out_of_scope", None, None, None, intent, confidence)
-        # A question the knowledge base cannot answer goes to a person.
-        return TriageResult(item_id, "case", topic, category, department, intent, confidence)
+            return TriageResult(item_id, "out_of_scope", None, None, None, shown, confidence)
+        # Filing: asked for, offered for a daily-life problem, or offered when nothing fits.
+        return TriageResult(item_id, "case", topic, category, department, shown, confidence)
 
 
 async def run(model: Path, items: list[dict[str, Any]], out: TextIO) -> float:

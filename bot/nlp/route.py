@@ -1,0 +1,66 @@
+"""The one decision of what a turn does with a citizen's message, once Rasa has read its
+intent: the live bot's actions (actions/knowledge.py) and batch triage (bot.nlp.triage)
+both call `route`, so they cannot drift apart. Emergencies are decided before, in the bot.
+
+In order:
+1. chit-chat or out-of-scope intents: a plain policy question misread so is searched;
+   a problem in daily life is offered filing; the rest gets its short answer;
+2. greetings and thanks, status look-ups and explicit filings follow their intent;
+3. everything else is searched: answer when sure, clarify with candidates when not;
+4. nothing found: small talk when Rasa's best guess under its fallback is small talk,
+   else "not found" (the bot says so and offers filing).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bot.nlp.problems import ProblemDetector
+from bot.nlp.search import SearchResult, decide
+from bot.nlp.topics import TopicClassifier, TopicGuess
+
+
+class Route(StrEnum):
+    ANSWER = "answer"
+    CLARIFY = "clarify"
+    NOT_FOUND = "not_found"        # searched, nothing fits: said plainly, filing offered
+    PROBLEM = "problem"            # a daily-life problem without 投诉/举报: filing offered
+    CASE = "case"                  # an explicit complaint, request, suggestion or report
+    SELF_SERVICE = "self_service"  # status look-ups
+    SMALLTALK = "smalltalk"
+    OUT_OF_SCOPE = "out_of_scope"
+
+
+SMALL_TALK_INTENTS = {"greet", "goodbye", "thanks", "affirm", "deny", "chitchat", "cancel"}
+CASE_INTENTS = {"file_complaint", "file_help", "file_suggestion", "file_report", "ask_human"}
+SELF_SERVICE_INTENTS = {"check_status", "my_cases"}
+# The intents whose rule runs action_small_talk (nlu/rules/basics.yml).
+MISREAD_AS_SMALL_TALK = {"chitchat", "out_of_scope"}
+FALLBACK = "nlu_fallback"
+# Under a low-confidence fallback, these best guesses are answered as small talk.
+FALLBACK_SMALL_TALK = {"greet", "goodbye", "thanks", "chitchat", "out_of_scope"}
+
+
+def route(text: str, intent: str, best: str | None, search: SearchResult, topic: TopicGuess,
+          topics: TopicClassifier, problems: ProblemDetector) -> Route:
+    """`intent` is Rasa's (nlu_fallback when unsure) and `best` the likeliest real intent
+    under it; `search` and `topic` are this text's knowledge search and topic guess."""
+    if intent in MISREAD_AS_SMALL_TALK:
+        if topics.clear_policy_topic(text, topic) is None:
+            if problems.is_problem(text):
+                return Route.PROBLEM
+            return Route.OUT_OF_SCOPE if intent == "out_of_scope" else Route.SMALLTALK
+    elif intent in SMALL_TALK_INTENTS:
+        return Route.SMALLTALK
+    elif intent in SELF_SERVICE_INTENTS:
+        return Route.SELF_SERVICE
+    elif intent in CASE_INTENTS:
+        return Route.CASE
+    found = decide(search)
+    if found == "answer":
+        return Route.ANSWER
+    if found == "clarify":
+        return Route.CLARIFY
+    if intent == FALLBACK and best in FALLBACK_SMALL_TALK:
+        return Route.OUT_OF_SCOPE if best == "out_of_scope" else Route.SMALLTALK
+    return Route.NOT_FOUND
