@@ -129,7 +129,7 @@ def main() -> None:
     score("nearest example (TF-IDF char_wb 1-3)", pairs, nearest_example(kb))
     search = KnowledgeSearch(kb)
     score("logistic regression over entries (in use)", pairs,
-          lambda q: [h.entry.id for h in search.search(q, k=3)])
+          lambda q: [h.entry.id for h in search.find(q, k=3).hits])
     if not args.skip_rasa:
         with tempfile.TemporaryDirectory() as tmp:
             score("Rasa ResponseSelector", pairs, response_selector(kb, Path(tmp)))

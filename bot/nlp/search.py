@@ -111,9 +111,6 @@ class KnowledgeSearch:
                 for i in order if probabilities[i] > 0]
         return SearchResult(hits, float(closest.max()) if len(closest) else 0.0)
 
-    def search(self, text: str, k: int = 3, topic: str | None = None) -> list[Hit]:
-        return self.find(text, k, topic).hits
-
 
 def decide(result: SearchResult) -> str:
     """'answer', 'clarify' or 'fallback' for a search result."""

@@ -2,7 +2,9 @@
 
 One file, WAL journal, a busy timeout so that two processes wait for each other
 instead of failing, foreign keys on, and every write in `BEGIN IMMEDIATE` so a
-writer takes the lock before it reads what it is about to change.
+writer takes the lock before it reads what it is about to change. Reads have a
+connection of their own, so they see only what was committed (WAL lets them run
+while a write is open), never the inside of a write that may still roll back.
 """
 
 from __future__ import annotations
@@ -31,55 +33,83 @@ class StoreError(RuntimeError):
 
 
 class Database:
-    """One connection per process, writes serialised by an asyncio lock."""
+    """A writing connection per process, writes serialised by an asyncio lock, and a
+    reading one.
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    `fetchone` and `fetchall` read on `reader` and see committed data only. An in-memory
+    database cannot be opened twice, so it has no `reader` and its reads wait for the
+    write lock instead. A read by the task inside `write()` reads within that write, so
+    it sees the write's own changes (as a read on the `conn` it yields does).
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path,
+                 reader: aiosqlite.Connection | None = None) -> None:
         self.conn = conn
         self.path = path
+        self.reader = reader
         self._write_lock = asyncio.Lock()
+        self._writer: asyncio.Task | None = None  # the task inside `write()`, if any
 
     @classmethod
     async def open(cls, path: Path | str, *, migrate: bool = True,
                    busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
         path = Path(path)
-        if str(path) != ":memory:":
+        in_memory = str(path) == ":memory:"
+        if not in_memory:
             path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: no implicit transactions, we open them ourselves.
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        conn = await _connect(path, busy_timeout_ms)
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA synchronous = NORMAL")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        db = cls(conn, path)
+        reader = None
+        if not in_memory:
+            reader = await _connect(path, busy_timeout_ms)
+            await reader.execute("PRAGMA query_only = ON")  # writes go through `write()`
+        db = cls(conn, path, reader)
         if migrate:
             await db.migrate()
         return db
 
     async def close(self) -> None:
+        if self.reader is not None:
+            await self.reader.close()
         await self.conn.close()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
         """A `BEGIN IMMEDIATE` transaction: committed on exit, rolled back on any error."""
         async with self._write_lock:
+            self._writer = asyncio.current_task()
             try:
-                await self.conn.execute("BEGIN IMMEDIATE")
-            except aiosqlite.OperationalError as exc:
-                raise StoreError(f"could not start a write on {self.path}: {exc}") from exc
-            try:
+                try:
+                    await self.conn.execute("BEGIN IMMEDIATE")
+                except aiosqlite.OperationalError as exc:
+                    raise StoreError(f"could not start a write on {self.path}: {exc}") from exc
+                try:
+                    yield self.conn
+                except aiosqlite.OperationalError as exc:  # locked, read-only, disk full …
+                    await self.conn.execute("ROLLBACK")
+                    raise StoreError(f"write to {self.path} failed: {exc}") from exc
+                except BaseException:
+                    await self.conn.execute("ROLLBACK")
+                    raise
+                try:
+                    await self.conn.execute("COMMIT")
+                except aiosqlite.OperationalError as exc:
+                    await self.conn.execute("ROLLBACK")
+                    raise StoreError(f"could not commit to {self.path}: {exc}") from exc
+            finally:
+                self._writer = None
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection a read goes to, held for as long as the read needs it."""
+        if self._writer is not None and self._writer is asyncio.current_task():
+            yield self.conn  # inside this task's own write
+        elif self.reader is not None:
+            yield self.reader
+        else:
+            async with self._write_lock:
                 yield self.conn
-            except aiosqlite.OperationalError as exc:  # locked, read-only, disk full …
-                await self.conn.execute("ROLLBACK")
-                raise StoreError(f"write to {self.path} failed: {exc}") from exc
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            try:
-                await self.conn.execute("COMMIT")
-            except aiosqlite.OperationalError as exc:
-                await self.conn.execute("ROLLBACK")
-                raise StoreError(f"could not commit to {self.path}: {exc}") from exc
 
     async def transaction_in_thread(self, body: Callable[[sqlite3.Connection], T]) -> T:
         """Runs `body` as one `BEGIN IMMEDIATE` transaction inside the database thread.
@@ -113,11 +143,11 @@ class Database:
                 raise StoreError(f"write to {self.path} failed: {exc}") from exc
 
     async def fetchone(self, sql: str, params: tuple | dict = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, params) as cursor:
+        async with self._reading() as conn, conn.execute(sql, params) as cursor:
             return await cursor.fetchone()
 
     async def fetchall(self, sql: str, params: tuple | dict = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, params) as cursor:
+        async with self._reading() as conn, conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
     async def applied_migrations(self) -> list[str]:
@@ -154,6 +184,15 @@ class Database:
             log.info("applied migration %s", name)
             newly.append(name)
         return newly
+
+
+async def _connect(path: Path, busy_timeout_ms: int) -> aiosqlite.Connection:
+    # isolation_level=None: no implicit transactions, we open them ourselves.
+    conn = await aiosqlite.connect(str(path), isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    return conn
 
 
 def utcnow() -> datetime:

@@ -216,4 +216,26 @@ MIGRATIONS: list[Migration] = [
             "CREATE INDEX emergencies_by_level ON emergencies (level, id)",
         ),
     ),
+    (
+        "0008_updates_started_and_done",
+        (
+            # An update is 'started' when its handling begins, by the run (one process's
+            # life) that handles it, and 'done' once handled. Only 'done', or 'started'
+            # by the live run, drops a second delivery: a run that died mid-turn leaves
+            # its update to be handled again. Rows from before were handled: 'done'.
+            "ALTER TABLE processed_updates ADD COLUMN state TEXT NOT NULL DEFAULT 'done'",
+            "ALTER TABLE processed_updates ADD COLUMN run TEXT",
+            # The update itself while it is started: Telegram does not send an update
+            # again once the next getUpdates acknowledged it, so the bot replays it.
+            "ALTER TABLE processed_updates ADD COLUMN payload TEXT",
+        ),
+    ),
+    (
+        "0009_drop_blocked_chats",
+        (
+            # Written on a 403 and never read to any end: a 403 fails the chat's
+            # pending messages, which is all that stops the tries.
+            "DROP TABLE blocked_chats",
+        ),
+    ),
 ]

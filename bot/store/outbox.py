@@ -119,24 +119,16 @@ class Outbox:
                 " WHERE id = ?", (error, self.clock().isoformat(), item.id))
 
     async def block_chat(self, chat_id: int, reason: str) -> None:
-        """Telegram says the chat blocked the bot: remember it and stop trying there."""
+        """Telegram says the chat blocked the bot: give up its pending messages.
+
+        A message enqueued later is tried once; if the chat still blocks the bot, that
+        one is given up the same way.
+        """
         now = self.clock().isoformat()
         async with self.db.write() as conn:
             await conn.execute(
-                "INSERT OR REPLACE INTO blocked_chats (chat_id, at, reason) VALUES (?, ?, ?)",
-                (chat_id, now, reason))
-            await conn.execute(
                 "UPDATE outbox SET failed_at = ?, last_error = ? WHERE chat_id = ?"
                 " AND sent_at IS NULL AND failed_at IS NULL", (now, f"blocked: {reason}", chat_id))
-
-    async def unblock_chat(self, chat_id: int) -> None:
-        """The citizen wrote to the bot again, so the block is over."""
-        async with self.db.write() as conn:
-            await conn.execute("DELETE FROM blocked_chats WHERE chat_id = ?", (chat_id,))
-
-    async def is_blocked(self, chat_id: int) -> bool:
-        return await self.db.fetchone(
-            "SELECT 1 FROM blocked_chats WHERE chat_id = ?", (chat_id,)) is not None
 
     async def counts(self) -> dict[str, int]:
         row = await self.db.fetchone(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from datetime import timedelta
 
@@ -47,12 +48,20 @@ from bot.telegram.updates import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
 
+FINISH_GROUP = 1_000  # after every handler group
+
 
 async def drop_duplicate_update(update: Update, context: HotlineContext) -> None:
-    """Stops an update that was already handled (Telegram can deliver one twice)."""
-    if not await context.state.claim_update(update.update_id):
+    """Stops an update that was handled or is being handled (Telegram can deliver one twice)."""
+    payload = json.dumps(update.to_dict(), ensure_ascii=False)
+    if not await context.state.claim_update(update.update_id, payload):
         log.info("dropping duplicate update %s", update.update_id)
         raise ApplicationHandlerStop
+
+
+async def finish_update(update: Update, context: HotlineContext) -> None:
+    """Records the update as handled, so that a second delivery of it is dropped."""
+    await context.state.finish_update(update.update_id)
 
 
 async def limit_rate(update: Update, context: HotlineContext) -> None:
@@ -125,6 +134,11 @@ def build_application(
         services.delivery = DeliveryWorker(services.outbox, app.bot)
         services.supervision = Supervision(db, notices, services.handoffs)
         await services.state.forget_old_updates()
+        for data in await services.state.unfinished():
+            # Cut off by a crash, and acknowledged to Telegram already: handled again.
+            log.warning("handling update %s again: the last run stopped mid-turn",
+                        data.get("update_id"))
+            await app.update_queue.put(Update.de_json(data, app.bot))
         await app.bot.set_my_commands([BotCommand(name, desc) for name, desc in texts.COMMANDS])
         await staff.set_menus(app.bot, services.roles, settings.agents_chat_id)
         # Both survive restarts: what to send and what was acted on are in the database.
@@ -173,6 +187,10 @@ def register_handlers(app: HotlineApp) -> None:
     # over the sender's rate limit.
     app.add_handler(TypeHandler(Update, drop_duplicate_update), group=-2)
     app.add_handler(TypeHandler(Update, limit_rate), group=-1)
+    # This group runs after every other, also after a handler raised (PTB goes on to the
+    # next group once the error handler has answered): only then is the update handled.
+    # An update the rate limit stopped stays started, dropped if this run sees it again.
+    app.add_handler(TypeHandler(Update, finish_update), group=FINISH_GROUP)
 
     app.add_handler(CommandHandler("start", staff.start))
     app.add_handler(CommandHandler("help", citizen.help_command))

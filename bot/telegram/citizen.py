@@ -83,14 +83,11 @@ async def to_agent(update: Update, context: HotlineContext, text: str,
                    photo: str | None = None, found: Assessment | None = None) -> bool:
     """During a live hand-off the citizen's words go to the agent, not to Rasa.
 
-    Also: a citizen who writes again is no longer counted as having blocked the bot,
-    and a comment after a satisfaction rating is taken here. An emergency the bot
+    Also: a comment after a satisfaction rating is taken here. An emergency the bot
     answered (`found`) reaches the agent as an alert before the message.
     """
     services = context.bot_data
     user = update.effective_user
-    if await services.outbox.is_blocked(update.effective_chat.id):
-        await services.outbox.unblock_chat(update.effective_chat.id)
     handoff = await services.handoffs.active(user.id)
     if handoff is not None:
         alert = texts.EMERGENCY_ALERT.format(

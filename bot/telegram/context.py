@@ -51,10 +51,6 @@ class Services:
 
 class HotlineContext(CallbackContext[ExtBot, dict, dict, Services]):
     @property
-    def services(self) -> Services:
-        return self.bot_data
-
-    @property
     def settings(self) -> Settings:
         return self.bot_data.settings
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.store.db import Database, StoreError
 from bot.store.migrations import MIGRATIONS
+from bot.store.outbox import Outbox, enqueue
 
 
 async def test_migrating_an_empty_database_creates_every_table(db_path):
@@ -22,6 +24,32 @@ async def test_migrating_an_empty_database_creates_every_table(db_path):
         columns = {row[1] for row in await db.fetchall("PRAGMA table_info(cases)")}
         assert {"number", "citizen_id", "kind", "category", "department", "deadline",
                 "status", "phone", "source_key"} <= columns
+    finally:
+        await db.close()
+
+
+async def test_a_database_from_before_0008_keeps_its_handled_updates_and_loses_blocked_chats(
+        db_path):
+    old = [(name, statements) for name, statements in MIGRATIONS if name < "0008"]
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("CREATE TABLE schema_migrations (id INTEGER PRIMARY KEY,"
+                     " name TEXT NOT NULL UNIQUE, applied_at TEXT NOT NULL)")
+        for name, statements in old:
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_migrations (name, applied_at) VALUES (?, 'then')",
+                         (name,))
+        conn.execute("INSERT INTO processed_updates (update_id, at) VALUES (5, 'then')")
+        conn.execute("INSERT INTO blocked_chats (chat_id, at, reason) VALUES (1, 'then', '403')")
+    conn.close()
+    db = await Database.open(db_path, migrate=False)
+    try:
+        assert await db.migrate() == [name for name, _ in MIGRATIONS[len(old):]]
+        tables = {row[0] for row in await db.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert "blocked_chats" not in tables
+        row = await db.fetchone("SELECT state, run FROM processed_updates WHERE update_id = 5")
+        assert (row["state"], row["run"]) == ("done", None)
     finally:
         await db.close()
 
@@ -124,3 +152,43 @@ async def test_a_locked_database_is_a_store_error_for_thread_transactions(db_pat
     finally:
         await holder.close()
         await waiter.close()
+
+
+class Rollback(Exception):
+    """Raised to roll a test's write back."""
+
+
+@pytest.fixture(params=["file", "memory"])
+async def any_db(request, db_path):
+    database = await Database.open(db_path if request.param == "file" else ":memory:")
+    yield database
+    await database.close()
+
+
+async def test_reads_see_only_committed_rows_never_a_write_that_rolls_back(any_db):
+    outbox = Outbox(any_db)
+    at = datetime.now(UTC) - timedelta(seconds=1)
+    with pytest.raises(Rollback):
+        async with any_db.write() as conn:
+            await enqueue(conn, chat_id=42, text="未提交", purpose="test", at=at)
+            # The write sees its own row, on its connection and through the Database.
+            async with conn.execute("SELECT count(*) FROM outbox") as cursor:
+                assert (await cursor.fetchone())[0] == 1
+            assert (await any_db.fetchone("SELECT count(*) FROM outbox"))[0] == 1
+            # Another task (the delivery worker) reading meanwhile does not. A file
+            # database answers at once; an in-memory one waits for the write to end.
+            reader = asyncio.create_task(outbox.due())
+            done, _ = await asyncio.wait({reader}, timeout=0.5)
+            if done:
+                assert reader.result() == []
+            raise Rollback
+    assert await reader == []
+    assert await outbox.due() == []
+    assert await any_db.fetchall("SELECT * FROM outbox") == []
+
+
+async def test_reads_see_a_write_once_it_commits(any_db):
+    at = datetime.now(UTC) - timedelta(seconds=1)
+    async with any_db.write() as conn:
+        await enqueue(conn, chat_id=42, text="已提交", purpose="test", at=at)
+    assert [item.text for item in await Outbox(any_db).due()] == ["已提交"]

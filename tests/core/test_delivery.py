@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -74,6 +75,21 @@ async def test_a_message_committed_before_a_crash_is_sent_after_the_restart(
     assert texts(api, CITIZEN) == ["您的案件已办结"]
 
 
+async def test_a_message_whose_change_rolls_back_is_never_sent(db, bot, api, clock):
+    """The worker runs while a case change is half-written; the change then fails."""
+    worker = worker_for(db, bot, clock)
+    with pytest.raises(RuntimeError, match="the change failed"):
+        async with db.write() as conn:
+            await enqueue(conn, chat_id=CITIZEN, text="不该发出的消息", purpose="test", at=clock())
+            delivery = asyncio.create_task(worker.run_once())
+            await asyncio.wait({delivery}, timeout=1)
+            assert texts(api, CITIZEN) == []
+            raise RuntimeError("the change failed")
+    assert await delivery == 0
+    assert await worker.run_once() == 0
+    assert texts(api, CITIZEN) == []
+
+
 async def test_retry_after_is_honoured_and_the_chat_keeps_its_order(db, bot, api, clock):
     await put(db, clock, CITIZEN, "一")
     await put(db, clock, CITIZEN, "二")
@@ -102,7 +118,7 @@ async def test_server_errors_back_off_then_deliver_without_duplicates(db, bot, a
     assert (await db.fetchone("SELECT attempts FROM outbox"))["attempts"] == 3
 
 
-async def test_a_citizen_who_blocked_the_bot_is_marked_and_not_tried_again(db, bot, api, clock):
+async def test_a_citizen_who_blocked_the_bot_is_not_tried_again(db, bot, api, clock):
     await put(db, clock, CITIZEN, "一")
     await put(db, clock, CITIZEN, "二")
     await put(db, clock, OTHER, "照常")
@@ -110,8 +126,9 @@ async def test_a_citizen_who_blocked_the_bot_is_marked_and_not_tried_again(db, b
     worker = worker_for(db, bot, clock)
     assert await worker.run_once() == 1
     outbox = Outbox(db, clock)
-    assert await outbox.is_blocked(CITIZEN)
     assert await outbox.counts() == {"sent": 1, "failed": 2, "pending": 0}
+    failed = await db.fetchall("SELECT last_error FROM outbox WHERE chat_id = ?", (CITIZEN,))
+    assert [row["last_error"][:len("blocked: ")] for row in failed] == ["blocked: "] * 2
     calls = len(api.calls_of("sendMessage"))
     await worker.run_once()
     assert len(api.calls_of("sendMessage")) == calls
