@@ -74,6 +74,6 @@ class CaseClassifier(KeywordMixedClassifier):
         return CategoryGuess(
             category,
             float(probabilities[best]),
-            department.short if department else None,
+            department.name if department else None,  # the one form: as a transfer stores it
             department.id if department else None,
         )

@@ -64,11 +64,18 @@ class Call:
     at: float = field(default_factory=time.monotonic)
 
 
-def check_plain(params: dict[str, Any]) -> None:
-    """This bot sends plain text only, so nothing a citizen typed can become markup: a
-    parse mode here is a defect, refused as Telegram refuses text that does not parse."""
+def check_text(params: dict[str, Any]) -> str:
+    """The text of a sent or edited message, refused as Telegram refuses it: empty, over
+    4,096 characters, or with a parse mode (this bot sends plain text only, so nothing a
+    citizen typed can become markup; a parse mode here is a defect)."""
+    text = params.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ApiError(400, "Bad Request: message text is empty")
+    if len(text) > 4096:
+        raise ApiError(400, "Bad Request: message is too long")
     if params.get("parse_mode"):
         raise ApiError(400, "Bad Request: the hotline bot sends plain text only (no parse_mode)")
+    return text
 
 
 class LocalBotApi:
@@ -339,12 +346,7 @@ class LocalBotApi:
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(params)
-        text = params.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise ApiError(400, "Bad Request: message text is empty")
-        if len(text) > 4096:
-            raise ApiError(400, "Bad Request: message is too long")
-        check_plain(params)
+        text = check_text(params)
         markup = self._check_markup(params.get("reply_markup"))
         message = {
             "message_id": self._next_message_id(),
@@ -383,12 +385,7 @@ class LocalBotApi:
 
     async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._message(params)
-        text = params.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise ApiError(400, "Bad Request: message text is empty")
-        if len(text) > 4096:
-            raise ApiError(400, "Bad Request: message is too long")
-        check_plain(params)
+        text = check_text(params)
         markup = self._check_markup(params.get("reply_markup"))
         if text == message["text"] and markup == message.get("reply_markup"):
             raise ApiError(400, "Bad Request: message is not modified")

@@ -74,6 +74,22 @@ def command(name: str, roles: tuple[Role, ...], menu: str,
     return decorate
 
 
+CaseAction = Callable[[HotlineContext, str, Staff, str], Awaitable[str]]
+
+
+def on_case(name: str, roles: tuple[Role, ...], menu: str, usage: str, *,
+                 needs_text: bool = True) -> Callable[[CaseAction], Handler]:
+    """A staff command on one case, `/name NT… text`: the decorated function does the work
+    and returns the answer; the number, the usage and the store's refusals are handled once."""
+    def decorate(act: CaseAction) -> Handler:
+        async def handler(update: Update, context: HotlineContext) -> None:
+            await run_case_action(update, context, usage, functools.partial(act, context),
+                                  needs_text=needs_text)
+        handler.__name__ = act.__name__
+        return command(name, roles, menu, usage)(handler)
+    return decorate
+
+
 def usage(name: str) -> str:
     return COMMANDS[name].usage
 
@@ -250,79 +266,65 @@ def claim_text(result: ClaimResult) -> str:
                                         holder=result.case.assignee_name)
 
 
-@command("claim", STAFF, "认领：/claim 编号",
-         "用法：/claim 案件编号")
-async def claim_command(update: Update, context: HotlineContext) -> None:
-    async def act(number: str, staff: Staff, _: str) -> str:
-        return claim_text(await context.desk.claim(number, staff))
-    await run_case_action(update, context, usage("claim"), act, needs_text=False)
+@on_case("claim", STAFF, "认领：/claim 编号",
+         "用法：/claim 案件编号", needs_text=False)
+async def claim_command(context: HotlineContext, number: str, staff: Staff, _: str) -> str:
+    return claim_text(await context.desk.claim(number, staff))
 
 
-@command("reply", STAFF, "答复市民：/reply 编号 内容",
+@on_case("reply", STAFF, "答复市民：/reply 编号 内容",
          "用法：/reply 案件编号 回复内容（会发给市民；接管别人的人工对话：/reply 案件编号 接管 内容）")
-async def reply_command(update: Update, context: HotlineContext) -> None:
-    async def act(number: str, staff: Staff, text: str) -> str:
-        take_over = text.startswith(TAKE_OVER)
-        text = text.removeprefix(TAKE_OVER).strip() if take_over else text
-        if not text:
-            return usage("reply")
-        try:
-            await context.desk.reply(number, staff, text, take_over=take_over)
-        except HandoffBusy as busy:
-            return texts.HANDOFF_BUSY.format(agent=f"市民{busy.agent_id}", other=busy.number,
-                                             number=number)
-        return f"已发送给 {number} 的市民。市民的回复会转给您，结束对话用 /release {number}。"
-    await run_case_action(update, context, usage("reply"), act)
+async def reply_command(context: HotlineContext, number: str, staff: Staff, text: str) -> str:
+    take_over = text.startswith(TAKE_OVER)
+    text = text.removeprefix(TAKE_OVER).strip() if take_over else text
+    if not text:
+        return usage("reply")
+    try:
+        await context.desk.reply(number, staff, text, take_over=take_over)
+    except HandoffBusy as busy:
+        return texts.HANDOFF_BUSY.format(agent=f"市民{busy.agent_id}", other=busy.number,
+                                         number=number)
+    return f"已发送给 {number} 的市民。市民的回复会转给您，结束对话用 /release {number}。"
 
 
-@command("note", STAFF, "内部备注：/note 编号 内容",
+@on_case("note", STAFF, "内部备注：/note 编号 内容",
          "用法：/note 案件编号 备注内容（仅内部可见）")
-async def note_command(update: Update, context: HotlineContext) -> None:
-    async def act(number: str, staff: Staff, text: str) -> str:
-        await context.desk.note(number, staff, text)
-        return f"已为 {number} 添加内部备注（市民看不到）。"
-    await run_case_action(update, context, usage("note"), act)
+async def note_command(context: HotlineContext, number: str, staff: Staff, text: str) -> str:
+    await context.desk.note(number, staff, text)
+    return f"已为 {number} 添加内部备注（市民看不到）。"
 
 
-@command("transfer", STAFF, "转办：/transfer 编号 部门 理由",
+@on_case("transfer", STAFF, "转办：/transfer 编号 部门 理由",
          "用法：/transfer 案件编号 部门 转办理由，例如 /transfer NT202611280001 住建 属于物业维修")
-async def transfer_command(update: Update, context: HotlineContext) -> None:
-    async def act(number: str, staff: Staff, rest: str) -> str:
-        name, _, reason = rest.partition(" ")
-        department = context.bot_data.departments.find(name)
-        if department is None:
-            known = "、".join(d.short for d in context.bot_data.departments.departments.values())
-            return f"没有找到部门「{name}」。可选：{known}"
-        await context.desk.transfer(number, staff, department.name, reason.strip() or "按职责转办")
-        return f"{number} 已转办至 {department.name}。"
-    await run_case_action(update, context, usage("transfer"), act)
+async def transfer_command(context: HotlineContext, number: str, staff: Staff, rest: str) -> str:
+    name, _, reason = rest.partition(" ")
+    department = context.bot_data.departments.find(name)
+    if department is None:
+        known = "、".join(d.short for d in context.bot_data.departments.departments.values())
+        return f"没有找到部门「{name}」。可选：{known}"
+    await context.desk.transfer(number, staff, department.name, reason.strip() or "按职责转办")
+    return f"{number} 已转办至 {department.name}。"
 
 
-@command("return", STAFF, "退单：/return 编号 理由",
+@on_case("return", STAFF, "退单：/return 编号 理由",
          "用法：/return 案件编号 退单理由")
-async def return_command(update: Update, context: HotlineContext) -> None:
-    async def act(number: str, staff: Staff, reason: str) -> str:
-        await context.desk.return_case(number, staff, reason)
-        return f"{number} 已退单，原因已记录，请重新派单。"
-    await run_case_action(update, context, usage("return"), act)
+async def return_command(context: HotlineContext, number: str, staff: Staff, reason: str) -> str:
+    await context.desk.return_case(number, staff, reason)
+    return f"{number} 已退单，原因已记录，请重新派单。"
 
 
-@command("resolve", STAFF, "办结：/resolve 编号 结果",
+@on_case("resolve", STAFF, "办结：/resolve 编号 结果",
          "用法：/resolve 案件编号 办理结果（会发给市民）")
-async def resolve_command(update: Update, context: HotlineContext) -> None:
-    async def act(number: str, staff: Staff, text: str) -> str:
-        await context.desk.resolve(number, staff, text)
-        return f"{number} 已办结，办理结果和满意度回访已发给市民。"
-    await run_case_action(update, context, usage("resolve"), act)
+async def resolve_command(context: HotlineContext, number: str, staff: Staff, text: str) -> str:
+    await context.desk.resolve(number, staff, text)
+    return f"{number} 已办结，办理结果和满意度回访已发给市民。"
 
 
-@command("reopen", STAFF, "重办：/reopen 编号 [理由]",
-         "用法：/reopen 案件编号 [理由]")
-async def reopen_command(update: Update, context: HotlineContext) -> None:
-    async def act(number: str, staff: Staff, reason: str) -> str:
-        case = await context.desk.reopen(number, staff, reason)
-        return f"{number} 已重办，新期限 {format_date(case.deadline)}。"
-    await run_case_action(update, context, usage("reopen"), act, needs_text=False)
+@on_case("reopen", STAFF, "重办：/reopen 编号 [理由]",
+         "用法：/reopen 案件编号 [理由]", needs_text=False)
+async def reopen_command(context: HotlineContext, number: str, staff: Staff, reason: str) -> str:
+    case = await context.desk.reopen(number, staff, reason)
+    return f"{number} 已重办，新期限 {format_date(case.deadline)}。"
 
 
 @command("release", STAFF, "结束人工对话：/release [编号]",
@@ -341,25 +343,23 @@ async def release_command(update: Update, context: HotlineContext) -> None:
 _DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})$")
 
 
-@command("supervise", (Role.SUPERVISOR,), "督办：/supervise 编号 意见 [新期限]",
+@on_case("supervise", (Role.SUPERVISOR,), "督办：/supervise 编号 意见 [新期限]",
          "用法：/supervise 案件编号 督办意见 [新期限 2026-12-31]")
-async def supervise_command(update: Update, context: HotlineContext) -> None:
+async def supervise_command(context: HotlineContext, number: str, staff: Staff, rest: str) -> str:
     """/supervise NT… 意见 [YYYY-MM-DD]: 督办, optionally with a new deadline."""
-    async def act(number: str, staff: Staff, rest: str) -> str:
-        new_deadline = None
-        match = _DATE.search(rest)
-        if match:
-            try:
-                new_deadline = date(*map(int, match.groups()))
-            except ValueError:
-                return "新期限的日期不对，格式是 2026-12-31。"
-            rest = rest[: match.start()].strip() or "请按新期限办结"
-        await context.desk.supervise(number, staff, rest, new_deadline)
-        return f"已督办 {number}，认领人会收到通知。"
-    await run_case_action(update, context, usage("supervise"), act)
+    new_deadline = None
+    match = _DATE.search(rest)
+    if match:
+        try:
+            new_deadline = date(*map(int, match.groups()))
+        except ValueError:
+            return "新期限的日期不对，格式是 2026-12-31。"
+        rest = rest[: match.start()].strip() or "请按新期限办结"
+    await context.desk.supervise(number, staff, rest, new_deadline)
+    return f"已督办 {number}，认领人会收到通知。"
 
 
-@command("stats", (Role.SUPERVISOR, Role.ADMIN,), "热线数据：按期办结率、满意率",
+@command("stats", (Role.SUPERVISOR, Role.ADMIN), "热线数据：按期办结率、满意率",
          "用法：/stats")
 async def stats_command(update: Update, context: HotlineContext) -> None:
     """/stats: on-time completion and satisfaction, the hotline's figures."""
@@ -375,7 +375,7 @@ async def stats_command(update: Update, context: HotlineContext) -> None:
         f"未联系上 {f['not_reached']} 件，待回访 {f['pending']} 件）"))
 
 
-@command("emergencies", (Role.SUPERVISOR, Role.ADMIN,), "紧急情况记录：/emergencies [near]",
+@command("emergencies", (Role.SUPERVISOR, Role.ADMIN), "紧急情况记录：/emergencies [near]",
          "用法：/emergencies [near]（near：只看未提示的疑似信号）")
 async def emergencies_command(update: Update, context: HotlineContext) -> None:
     """/emergencies [near]: the last emergencies answered, or the near misses to review."""
