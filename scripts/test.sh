@@ -18,6 +18,9 @@ echo "== rasa data validate"
 # Validation errors make rasa exit non-zero; run it again for its status alone.
 .venv-rasa/bin/rasa data validate --domain domain.yml --data nlu build/training > /dev/null 2>&1
 
+echo "== conversation tests (tests/stories: Rasa's e2e test, then replayed with the action server)"
+.venv-rasa/bin/python scripts/test_stories.py
+
 echo "== tests in the Rasa environment (actions, NLU, triage)"
 .venv-rasa/bin/python -m pytest tests/rasa -p no:cacheprovider "$@"
 
