@@ -8,16 +8,17 @@ import uuid
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import resources
-from actions.knowledge import citizen_id, tag_route
+from actions.knowledge import ActionAnswerPolicy, citizen_id, tag_route
 from bot.cases.deadlines import CHINA, format_date
 from bot.cases.departments import DISTRICTS
 from bot.cases.models import CaseDraft, CaseKind, mask_phone
 from bot.cases.store import CaseClosed, CaseNotFound
+from bot.nlp.route import asks_first
 from bot.rasa.payloads import payload
 from bot.safety.text import clean_text
 from bot.store.db import StoreError
@@ -97,14 +98,25 @@ class ActionStartCase(Action):
         if intent in KIND_BY_INTENT:
             kind = KIND_BY_INTENT[intent]
             text = clean_text(tracker.latest_message.get("text") or "")
+            res = await resources.get()
+            if asks_first(text, intent, res.topics.guess(text), res.topics):
+                # A policy question read as a filing: answered (with 「没解决」 and the
+                # offer to file), and the form does not open.
+                events = await ActionAnswerPolicy().run(dispatcher, tracker, domain)
+                return [*events, FollowupAction("action_listen")]
             prefill = text if len(text) >= MIN_PREFILL and not _TRIGGER_ONLY.match(text) else None
         else:
             requested = next(tracker.get_latest_entity_values("case_kind"), "consult")
             kind = CaseKind(requested) if requested in CaseKind._value2member_map_ else CaseKind.CONSULT
             prefill = tracker.get_slot("kb_query")  # the question the knowledge base missed
+        taken = ""
+        if prefill:
+            # The citizen is told that what they already wrote is the description.
+            shown = prefill if len(prefill) <= 40 else prefill[:39] + "…"
+            taken = f"\n我先把您刚才说的「{shown}」记作事情经过，您还可以接着补充。"
         dispatcher.utter_message(
             text=f"好的，我来帮您登记这件{kind.label}的事，工作人员会跟进办理。大约需要一分钟；"
-                 "中途想退出，发送「算了」或 /cancel 即可。"
+                 f"中途想退出，发送「算了」或 /cancel 即可。{taken}"
         )
         tag_route(dispatcher, "case")
         stale = tuple(name for name in CASE_SLOTS if tracker.get_slot(name) is not None)

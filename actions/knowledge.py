@@ -21,20 +21,27 @@ log = logging.getLogger(__name__)
 def answer_text(entry: Entry) -> str:
     return (
         f"{entry.answer}\n\n"
-        f"依据：{entry.source}\n"
-        f"咨询电话：{entry.channel_label}｜内容核对日期：{entry.reviewed.isoformat()}"
+        f"依据：{entry.source}｜{entry.channel_label}｜核对：{entry.reviewed.isoformat()}\n"
+        "这个回答解决您的问题了吗？"
     )
 
 
-def send_answer(dispatcher: CollectingDispatcher, entry: Entry) -> None:
-    dispatcher.utter_message(text=answer_text(entry))
-    dispatcher.utter_message(
-        text="这个回答解决您的问题了吗？",
-        buttons=[
-            {"title": "解决了", "payload": payload("kb_feedback", kb_entry=entry.id, helpful="yes")},
-            {"title": "没解决", "payload": payload("kb_feedback", kb_entry=entry.id, helpful="no")},
-        ],
-    )
+def send_answer(dispatcher: CollectingDispatcher, entry: Entry,
+                alternatives: tuple[Entry, ...] = ()) -> None:
+    """One message: the answer, a short source line, 解决了 / 没解决, and the next likely
+    entries as 「您是不是想问」 buttons."""
+    buttons = [
+        {"title": "解决了", "payload": payload("kb_feedback", kb_entry=entry.id, helpful="yes")},
+        {"title": "没解决", "payload": payload("kb_feedback", kb_entry=entry.id, helpful="no")},
+    ]
+    buttons += [{"title": f"您是不是想问：{other.question}",
+                 "payload": payload("kb_choose", kb_entry=other.id)} for other in alternatives]
+    dispatcher.utter_message(text=answer_text(entry), buttons=buttons)
+
+
+# Alternatives shown under an answer: the next entries at least this probable, two at most.
+ALTERNATIVE_PROBABILITY = 0.05
+ALTERNATIVES = 2
 
 
 _FOLLOWUP = re.compile(r"^(那|那么|那要是|如果|要是|假如|还有|换成)|(呢|的话|怎么样|怎么办|行吗|可以吗)[？?。！!]*$")
@@ -115,7 +122,9 @@ class ActionAnswerPolicy(Action):
         hits = result.hits
         if found is Route.ANSWER:
             entry = hits[0].entry
-            send_answer(dispatcher, entry)
+            send_answer(dispatcher, entry, tuple(
+                hit.entry for hit in hits[1:1 + ALTERNATIVES]
+                if hit.probability >= ALTERNATIVE_PROBABILITY))
             tag_route(dispatcher, "answer")
             return [
                 SlotSet("kb_entry", entry.id),
@@ -128,6 +137,7 @@ class ActionAnswerPolicy(Action):
                 for hit in hits
             ]
             buttons.append({"title": "都不是", "payload": payload("kb_none")})
+            buttons.append(FILE_BUTTON)  # unclear: filing is offered at once, not opened
             dispatcher.utter_message(text="您想问的是下面哪一个？", buttons=buttons)
             tag_route(dispatcher, "clarify")
             return [SlotSet("kb_query", question), SlotSet("kb_topic", hits[0].entry.topic)]

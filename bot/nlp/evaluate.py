@@ -42,7 +42,14 @@ def macro_f1(gold: list[str], predicted: list[str]) -> float:
 
 
 def knowledge_report(models: Classifiers) -> list[str]:
-    items = _load("knowledge.yml")
+    lines: list[str] = []
+    for name in ("knowledge.yml", "knowledge_typos.yml"):
+        lines += _knowledge_set(models, name)
+    return lines
+
+
+def _knowledge_set(models: Classifiers, name: str) -> list[str]:
+    items = _load(name)
     covered = Counter()
     unanswerable = Counter()
     for item in items:
@@ -60,12 +67,13 @@ def knowledge_report(models: Classifiers) -> list[str]:
             else:
                 covered["nothing found"] += 1
     total, none_total = sum(covered.values()), sum(unanswerable.values())
-    lines = [f"knowledge search on {total} held-out questions (testsets/knowledge.yml):"]
+    lines = [f"knowledge search on {total} held-out questions (testsets/{name}):"]
     for key in ("answered right", "answered WRONG", "clarified, right one offered",
                 "clarified, right one missing", "nothing found"):
         lines.append(f"  {key:<30} {covered[key]:>4}  {covered[key] / max(total, 1):.3f}")
-    lines.append(f"questions no entry answers ({none_total}): "
-                 + ", ".join(f"{k} {v}" for k, v in sorted(unanswerable.items())))
+    if none_total:
+        lines.append(f"questions no entry answers ({none_total}): "
+                     + ", ".join(f"{k} {v}" for k, v in sorted(unanswerable.items())))
     return lines
 
 

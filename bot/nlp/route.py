@@ -5,7 +5,10 @@ both call `route`, so they cannot drift apart. Emergencies are decided before, i
 In order:
 1. chit-chat or out-of-scope intents: a plain policy question misread so is searched;
    a problem in daily life is offered filing; the rest gets its short answer;
-2. greetings and thanks, status look-ups and explicit filings follow their intent;
+2. greetings and thanks, status look-ups and filings follow their intent, except that a
+   question about a policy topic with no word of filing (「周末加班费怎么算」 read as a
+   complaint) is searched first: the form opens only on an explicit complaint, request or
+   report, or on the 「登记诉求」 button;
 3. everything else is searched: answer when sure, clarify with candidates when not;
 4. nothing found: small talk when Rasa's best guess under its fallback is small talk,
    else "not found" (the bot says so and offers filing).
@@ -13,6 +16,7 @@ In order:
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from bot.nlp.problems import ProblemDetector
@@ -37,6 +41,11 @@ SELF_SERVICE_INTENTS = {"check_status", "my_cases"}
 # The intents whose rule runs action_small_talk (nlu/rules/basics.yml).
 MISREAD_AS_SMALL_TALK = {"chitchat", "out_of_scope"}
 FALLBACK = "nlu_fallback"
+# A message asks something …
+QUESTION = re.compile(r"怎么|怎样|如何|咋|啥|什么|多少|几[个天月年号岁倍]|哪[里儿个些家]|能不能|可不可以|"
+                      r"能否|是否|是不是|算不算|有没有|要不要|吗|呢|[?？]")
+# … unless it also says plainly that the citizen wants something filed or done.
+FILING_WORDS = re.compile(r"投诉|举报|反映|控告|曝光|登记|帮我处理|帮我解决|派人|管一管|管管|处理一下")
 # Under a low-confidence fallback, these best guesses are answered as small talk.
 FALLBACK_SMALL_TALK = {"greet", "goodbye", "thanks", "chitchat", "out_of_scope"}
 
@@ -55,7 +64,8 @@ def route(text: str, intent: str, best: str | None, search: SearchResult, topic:
     elif intent in SELF_SERVICE_INTENTS:
         return Route.SELF_SERVICE
     elif intent in CASE_INTENTS:
-        return Route.CASE
+        if not asks_first(text, intent, topic, topics):
+            return Route.CASE
     found = decide(search)
     if found == "answer":
         return Route.ANSWER
@@ -64,3 +74,10 @@ def route(text: str, intent: str, best: str | None, search: SearchResult, topic:
     if intent == FALLBACK and best in FALLBACK_SMALL_TALK:
         return Route.OUT_OF_SCOPE if best == "out_of_scope" else Route.SMALLTALK
     return Route.NOT_FOUND
+
+
+def asks_first(text: str, intent: str, topic: TopicGuess, topics: TopicClassifier) -> bool:
+    """A filing intent on what is really a policy question: searched, not filed."""
+    return (intent != "ask_human" and bool(QUESTION.search(text))
+            and not FILING_WORDS.search(text)
+            and topics.clear_policy_topic(text, topic) is not None)

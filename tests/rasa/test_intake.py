@@ -60,13 +60,18 @@ async def test_a_complaint_told_in_the_first_message_keeps_it(res, domain):
     assert slots["case_description"] == DESCRIPTION
     assert slots["case_draft_id"]
     assert "算了" in dispatcher.messages[0]["text"]
+    # The citizen is told their first message was taken as the description.
+    assert "记作事情经过" in dispatcher.messages[0]["text"]
+    assert DESCRIPTION[:20] in dispatcher.messages[0]["text"]
 
 
 async def test_a_bare_request_to_file_asks_for_the_matter(res, domain):
+    dispatcher = CollectingDispatcher()
     events = await ActionStartCase().run(
-        CollectingDispatcher(), make_tracker("我要举报", intent="file_report"), domain)
+        dispatcher, make_tracker("我要举报", intent="file_report"), domain)
     slots = slots_of(events)
     assert slots["case_kind"] == "report" and slots.get("case_description") is None
+    assert "记作事情经过" not in dispatcher.messages[0]["text"]
 
 
 async def test_an_unanswered_question_becomes_the_description_of_a_consultation(res, domain):
