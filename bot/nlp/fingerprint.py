@@ -20,7 +20,7 @@ TRAINING_CODE = ("bot/nlp/fingerprint.py", "bot/nlp/training.py",
                  "bot/nlp/training_data.py", "bot/nlp/classifiers.py", "bot/nlp/keywords.py",
                  "bot/nlp/keyword_mix.py",
                  "bot/nlp/search.py", "bot/nlp/topics.py", "bot/knowledge/loader.py",
-                 "bot/nlp/categories.py", "bot/cases/departments.py", "bot/nlp/problems.py")
+                 "bot/nlp/categories.py", "bot/cases/departments.py", "bot/nlp/problems.py", "bot/nlp/vectors.py")
 
 
 # Inputs of the scikit-learn classifiers only: changing them retrains those, not Rasa.
@@ -29,7 +29,7 @@ CLASSIFIER_ONLY = (
     "data/category_keywords.yml", "data/departments.yml",
     "bot/nlp/classifiers.py", "bot/nlp/keywords.py", "bot/nlp/keyword_mix.py", "bot/nlp/search.py",
     "bot/nlp/topics.py", "bot/nlp/categories.py", "bot/cases/departments.py",
-    "bot/nlp/problems.py",
+    "bot/nlp/problems.py", "bot/nlp/vectors.py",
 )
 # Read by the bot itself, not by anything trained here.
 NOT_TRAINED = ("data/emergencies/",)

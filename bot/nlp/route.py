@@ -9,9 +9,9 @@ In order:
    question about a policy topic with no word of filing (「周末加班费怎么算」 read as a
    complaint) is searched first: the form opens only on an explicit complaint, request or
    report, or on the 「登记诉求」 button;
-3. everything else is searched: answer when sure, clarify with candidates when not;
-4. nothing found: small talk when Rasa's best guess under its fallback is small talk,
-   else "not found" (the bot says so and offers filing).
+3. everything else is searched, and answered when the search is sure;
+4. no sure answer: small talk when Rasa's best guess under its fallback is small talk,
+   else the candidates to choose from, else "not found" (the bot says so and offers filing).
 """
 
 from __future__ import annotations
@@ -69,10 +69,11 @@ def route(text: str, intent: str, best: str | None, search: SearchResult, topic:
     found = decide(search)
     if found == "answer":
         return Route.ANSWER
+    if intent == FALLBACK and best in FALLBACK_SMALL_TALK:
+        # Rasa unsure, its best guess small talk, the search unsure too: small talk.
+        return Route.OUT_OF_SCOPE if best == "out_of_scope" else Route.SMALLTALK
     if found == "clarify":
         return Route.CLARIFY
-    if intent == FALLBACK and best in FALLBACK_SMALL_TALK:
-        return Route.OUT_OF_SCOPE if best == "out_of_scope" else Route.SMALLTALK
     return Route.NOT_FOUND
 
 

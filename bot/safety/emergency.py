@@ -27,11 +27,12 @@ module is the rest, and imports neither: `decide` and `assess_many` take any `Re
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
+
+from bot.safety.text import compact
 
 # What a look-alike is, when it is not an emergency.
 FRAMES = ("past", "policy", "hazard_complaint", "figurative", "hypothetical", "other")
@@ -202,7 +203,6 @@ URGENT = (r"(刚才|刚刚|现在|正在|还在|马上|快来|快点|快快|赶�
 _SIGNS = [(sign, re.compile(sign.pattern)) for sign in SIGNS]
 _URGENT = re.compile(URGENT)
 _CALM = {name: re.compile(pattern) for name, pattern in CALM_CUES.items()}
-_NOISE = re.compile(r"[\s\W_]+")
 
 # Thresholds on the classifier's chances (chosen on the development set; see the module doc).
 SURE = 0.7           # an emergency whatever the cues say
@@ -211,11 +211,6 @@ DOUBT = 0.45         # the number first, then carry on
 NEAR_MISS = 0.25     # recorded for review
 SHORT = 8            # fewer characters tell the model too little: no doubt without a sign
 CALM_MASS = 0.4      # the model's own calm cue: chance of a past / policy / hazard / hypothetical frame
-
-
-def compact(text: str) -> str:
-    """NFKC, lower case, no spaces, punctuation or emoji."""
-    return _NOISE.sub("", unicodedata.normalize("NFKC", text).lower())
 
 
 @dataclass(frozen=True)

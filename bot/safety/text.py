@@ -34,3 +34,11 @@ def split_message(text: str, limit: int = 4096) -> list[str]:
         rest = rest[cut:].lstrip("\n")
     pieces.append(rest)
     return [piece for piece in pieces if piece.strip()]
+
+
+_NOISE = re.compile(r"[\s\W_]+")
+
+
+def compact(text: str) -> str:
+    """NFKC, lower case, no spaces, punctuation or emoji ("快 快 快!!" → "快快快")."""
+    return _NOISE.sub("", unicodedata.normalize("NFKC", text).lower())
