@@ -38,6 +38,13 @@ class Button:
 
 
 Buttons = list[list[Button]]  # rows of buttons
+# A row written before buttons were stored by meaning holds [title, callback data]: it is
+# sent as it was written, so no message waiting at an upgrade is lost.
+LEGACY = "legacy"
+
+
+def _button(stored: list[str]) -> Button:
+    return Button(*stored) if len(stored) == 3 else Button(stored[0], LEGACY, stored[1])
 
 
 ENQUEUE_SQL = (
@@ -94,7 +101,7 @@ class Outbox:
         )
         return [
             Outgoing(row["id"], row["chat_id"], row["text"],
-                     [[Button(*b) for b in r] for r in json.loads(row["buttons"])]
+                     [[_button(b) for b in r] for r in json.loads(row["buttons"])]
                      if row["buttons"] else None,
                      row["purpose"], row["attempts"])
             for row in rows

@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.cases import cards
-from bot.store.outbox import Button, Buttons
+from bot.store.outbox import LEGACY, Button, Buttons
 
 # The front end's own buttons, beside the cases' (bot.cases.cards).
 PAGE = "page"              # the next page of /queue; target: the offset
@@ -23,6 +23,8 @@ _ACTIONS = {code: action for action, code in CODES.items() if action != COMMENT}
 
 
 def callback_data(button: Button) -> str:
+    if button.action == LEGACY:  # an outbox row from before buttons had meanings
+        return button.target
     data = f"{CODES[button.action]}:{button.target}"
     if len(data.encode()) > 64:
         raise ValueError(f"callback data over 64 bytes: {data!r}")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 import pytest
 from telegram import Bot
 
 from bot.store.db import Database
-from bot.store.outbox import Outbox, enqueue
+from bot.store.outbox import Button, Outbox, enqueue
 from bot.telegram.delivery import DeliveryWorker
 from bot.telegram.local_api import ApiError, LocalBotApi, LocalRequest
 
@@ -140,3 +141,20 @@ async def test_a_refused_message_is_given_up_and_does_not_block_the_rest(db, bot
     assert await worker_for(db, bot, clock).run_once() == 1
     failed = await db.fetchone("SELECT last_error FROM outbox WHERE failed_at IS NOT NULL")
     assert "chat not found" in failed["last_error"].lower()
+
+
+async def test_buttons_go_out_by_meaning_and_a_row_from_before_meanings_is_still_sent(
+        db, bot, api, clock):
+    async with db.write() as conn:
+        await enqueue(conn, chat_id=CITIZEN, text="新案件", purpose="card", at=clock(),
+                      buttons=[[Button("认领", "claim", "NT202612070001")]])
+        # A row an earlier version wrote: [title, callback data].
+        await conn.execute(
+            "INSERT INTO outbox (created_at, chat_id, text, buttons, purpose, next_attempt_at)"
+            " VALUES (?, ?, ?, ?, 'card', ?)",
+            (clock().isoformat(), CITIZEN, "旧格式", json.dumps([[["认领", "a:c:NT1"]]]),
+             clock().isoformat()))
+    assert await worker_for(db, bot, clock).run_once() == 2
+    sent = [[b["callback_data"] for row in m["reply_markup"]["inline_keyboard"] for b in row]
+            for m in api.sent(CITIZEN)]
+    assert sent == [["a:c:NT202612070001"], ["a:c:NT1"]]
