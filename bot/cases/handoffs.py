@@ -125,17 +125,27 @@ class Handoffs:
         return len(idle)
 
     async def citizen_says(self, handoff: Handoff, text: str, photo: str | None = None,
-                           alert: str | None = None) -> tuple[Case, bool]:
+                           alert: str | None = None,
+                           key: str | None = None) -> tuple[Case, bool]:
         """A citizen's message during a hand-off: into the case history and to the agent.
         Returns the case and whether this is the citizen's first message since the agent's
         last reply (the citizen is then told it went to a person).
 
         `alert` (the bot found signs of an emergency and gave the citizen the number) goes
         first, so the agent sees it before the message.
+
+        `key` names the citizen's message (its chat and message id): the same message
+        handled again (a redelivery after a crash) adds nothing and is not a first one.
         """
         now = self.clock()
         async with self.db.write() as conn:
             case = await case_by_id(conn, handoff.case_id)
+            if key is not None:
+                async with conn.execute(
+                    "SELECT 1 FROM case_events WHERE case_id = ? AND kind = 'citizen_message'"
+                    " AND json_extract(detail, '$.key') = ?", (case.id, key)) as cur:
+                    if await cur.fetchone():
+                        return case, False
             async with conn.execute(
                 "SELECT kind FROM case_events WHERE case_id = ?"
                 " AND kind IN ('replied', 'citizen_message') ORDER BY id DESC LIMIT 1",
@@ -143,14 +153,14 @@ class Handoffs:
                 last = await cur.fetchone()
             first = last is None or last["kind"] == "replied"
             detail = {"text": text, **({"photo": photo} if photo else {}),
-                      **({"alert": alert} if alert else {})}
+                      **({"alert": alert} if alert else {}), **({"key": key} if key else {})}
             await append_event(conn, case.id, now, f"citizen:{handoff.citizen_id}",
                                "citizen_message", detail)
             await conn.execute("UPDATE handoffs SET last_activity_at = ? WHERE citizen_id = ?",
                                (now.isoformat(), handoff.citizen_id))
             shown = text if not photo else f"{text}（照片已存入案件）"
             await enqueue(conn, chat_id=handoff.agent_id, at=now, case_id=case.id,
-                          purpose="citizen_message",
+                          purpose="citizen_message", key=f"citizen:{key}" if key else None,
                           text=(f"{alert}\n" if alert else "")
                           + f"【市民回复】{case.number}：{shown}\n"
                           f"（回复请用 /reply {case.number} 内容；结束对话用 /release）")

@@ -92,7 +92,10 @@ async def to_agent(update: Update, context: HotlineContext, text: str,
     if handoff is not None:
         alert = texts.EMERGENCY_ALERT.format(
             label=found.label, numbers=found.numbers) if found and found.alarming else None
-        case, first = await services.handoffs.citizen_says(handoff, text, photo, alert=alert)
+        message = update.effective_message
+        case, first = await services.handoffs.citizen_says(
+            handoff, text, photo, alert=alert,
+            key=f"{message.chat_id}:{message.message_id}" if message else None)
         services.delivery.wake()
         if first:
             await update.effective_message.reply_text(

@@ -137,7 +137,11 @@ async def test_reply_opens_a_hand_off_that_carries_the_citizen_back_and_idles_ou
     assert handoff is not None and handoff.agent_id == ALICE.user_id
 
     clock.now += timedelta(minutes=10)
-    assert (await handoffs.citizen_says(handoff, "3号楼北门"))[1]  # the first since the reply
+    assert (await handoffs.citizen_says(handoff, "3号楼北门", key="5001:77"))[1]  # the first
+    # The same message handled again (redelivered after a crash): nothing added or sent.
+    sent = len(await outbox(db, "citizen_message"))
+    assert not (await handoffs.citizen_says(handoff, "3号楼北门", key="5001:77"))[1]
+    assert len(await outbox(db, "citizen_message")) == sent
     assert not (await handoffs.citizen_says(handoff, "靠近菜场那边"))[1]
     back, _ = await outbox(db, "citizen_message")
     assert back["chat_id"] == ALICE.user_id and "3号楼北门" in back["text"]
