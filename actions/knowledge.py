@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
 from bot.knowledge.loader import Entry
-from bot.nlp.route import FALLBACK, Route, route
+from bot.nlp.route import Route, intents, route
 from bot.nlp.search import decide
 from bot.rasa.payloads import payload
 
@@ -61,15 +61,6 @@ SMALL_TALK_RESPONSES = {
 }
 
 
-def intents(tracker: Tracker) -> tuple[str, str | None]:
-    """Rasa's intent for the latest message, and the likeliest real one under a fallback."""
-    message = tracker.latest_message
-    intent = (message.get("intent") or {}).get("name") or FALLBACK
-    best = next((r["name"] for r in message.get("intent_ranking") or []
-                 if r.get("name") != FALLBACK), None)
-    return intent, best
-
-
 def tag_route(dispatcher: CollectingDispatcher, route: str) -> None:
     """Tells the bot what this turn did (answer, clarify, case, smalltalk …); shown to no one."""
     dispatcher.utter_message(json_message={"route": route})
@@ -116,7 +107,7 @@ class ActionAnswerPolicy(Action):
                                          topic=topic)
             if decide(within) != "fallback":
                 result = within
-        intent, best = intents(tracker)
+        intent, best, _ = intents(tracker.latest_message)
         found = route(question, intent, best, result, res.topics.guess(question), res.topics,
                       res.problems)
         hits = result.hits

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from typing import Any
 
 from bot.nlp.problems import ProblemDetector
 from bot.nlp.search import SearchResult, decide
@@ -82,3 +83,15 @@ def asks_first(text: str, intent: str, topic: TopicGuess, topics: TopicClassifie
     return (intent != "ask_human" and bool(QUESTION.search(text))
             and not FILING_WORDS.search(text)
             and topics.clear_policy_topic(text, topic) is not None)
+
+
+def intents(parse: dict[str, Any]) -> tuple[str, str | None, float]:
+    """Rasa's intent for a parsed message (a parse result or a tracker's latest message),
+    the likeliest real one under a fallback, and the latter's confidence."""
+    intent = parse.get("intent") or {}
+    name, confidence = intent.get("name") or FALLBACK, float(intent.get("confidence") or 0)
+    best = next((r for r in parse.get("intent_ranking") or [] if r.get("name") != FALLBACK),
+                None)
+    if name == FALLBACK and best is not None:
+        return name, best["name"], float(best.get("confidence") or 0)
+    return name, best["name"] if best else None, confidence

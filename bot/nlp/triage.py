@@ -27,7 +27,7 @@ from bot.jsonlines import read_items
 from bot.nlp.categories import CategoryGuess
 from bot.nlp.classifiers import Classifiers, load_classifiers
 from bot.nlp.emergency import assess_many
-from bot.nlp.route import FALLBACK, Route, route
+from bot.nlp.route import FALLBACK, Route, intents, route
 from bot.nlp.search import SearchResult
 from bot.nlp.topics import TopicGuess
 from bot.safety.emergency import Assessment
@@ -50,17 +50,6 @@ class TriageResult:
     intent: str
     confidence: float
     entry: str | None = None
-
-
-def intents(parse: dict[str, Any]) -> tuple[str, str | None, float]:
-    """Rasa's intent, the likeliest real one under a fallback, and the latter's confidence."""
-    intent = parse.get("intent") or {}
-    name, confidence = intent.get("name") or FALLBACK, float(intent.get("confidence") or 0)
-    best = next((r for r in parse.get("intent_ranking") or [] if r.get("name") != FALLBACK),
-                None)
-    if name == FALLBACK and best is not None:
-        return name, best["name"], float(best.get("confidence") or 0)
-    return name, best["name"] if best else None, confidence
 
 
 class Triage:
