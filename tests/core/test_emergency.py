@@ -98,3 +98,61 @@ def test_how_the_readers_are_weighed():
     # A sign names the cause: a choking child is a choking, not only trouble breathing.
     cause = decide("孩子卡住喉咙了，喘不上气", Reading(0.9, K.MEDICAL, 0.0))
     assert cause.kind is K.CHOKING
+
+
+class _Fixed:
+    """A reader that gives every text the same reading except where told otherwise."""
+
+    def __init__(self, default, **by_word):
+        self.default, self.by_word = default, by_word
+
+    def read(self, texts):
+        from bot.safety.emergency import Reading
+
+        result = []
+        for text in texts:
+            found = next((r for word, r in self.by_word.items() if word in text), None)
+            result.append(found or Reading(*self.default))
+        return result
+
+
+def test_a_danger_that_breaks_into_an_errand_is_read_clause_by_clause():
+    from bot.safety.emergency import Reading, assess_many, sign_windows
+
+    text = ("你好 我想问下上次反映的物业费怎么收 归谁管 然后我刚下楼 看见门口一个人躺地上不动了 "
+            "喊他也没反应 脸都青了")
+    # Read whole, the errand's cues (上次, 怎么收, 归谁管) and a calm model hold the sign back.
+    reader = _Fixed((0.3, K.MEDICAL, 0.6))
+    windows = sign_windows(text)
+    assert windows and all("物业费" not in w for w in windows[-1:])
+    found = assess_many([text], reader)[0]
+    assert found.alarming and found.kind is K.MEDICAL
+    # The same clauses in a message that says it is over stay quiet.
+    over = text.replace("刚下楼", "下楼") + " 后来救护车拉走了 人没事"
+    assert not assess_many([over], reader)[0].alarming
+    # A long letter's clauses without a word of now give at most the number first.
+    letter = "上个月 我们厂 有个工人 从脚手架上摔下来 老板 不给 报工伤 怎么办"
+    assert assess_many([letter], _Fixed((0.9, K.MEDICAL, 0.0), 老板=Reading(0.1, K.MEDICAL, 0.9)))[0] \
+        .level is not Level.EMERGENCY
+
+
+def test_a_retraction_or_an_all_clear_is_not_an_emergency():
+    from bot.safety.emergency import Reading, decide
+
+    model_alarmed = Reading(0.8, K.WATER, 0.0)
+    assert decide("有人掉河里了 快来人", model_alarmed).level is Level.EMERGENCY
+    for text in ("刚才说的那个人没有掉河里 是我看错了", "孩子找到了 不用派人了", "虚惊一场 是误会"):
+        assert not decide(text, model_alarmed).alarming, text
+
+
+def test_a_farewell_counts_only_beside_a_danger_or_another_farewell():
+    from bot.safety.emergency import Reading, decide
+
+    quiet = Reading(0.2, K.MEDICAL, 0.0)
+    assert not decide("我就是跟你们说一声 社保卡已经办好了", quiet).alarming
+    pills = decide("一整瓶安眠药都吞了 就是跟你们说一声", quiet)
+    assert pills.alarming and pills.kind is K.SELF_HARM and "farewell" in pills.signs
+    gone = decide("我在河边 这是最后一次麻烦你们了", quiet)
+    assert gone.alarming and gone.kind is K.SELF_HARM
+    # Near water alone, or rescuing someone there, is not self-harm.
+    assert decide("我在河边看到有人落水了", Reading(0.9, K.WATER, 0.0)).kind is K.WATER
