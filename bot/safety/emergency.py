@@ -246,8 +246,9 @@ CALM_CUES: dict[str, str] = {
                  r"|好几次|多次|长期|常年|好久)"),
 }
 
-# Cues that it is happening now: with a sign, they outweigh the calm cues.
-URGENT = (r"(刚才|刚刚|刚(下|上|回|出|进|到|看|发现)|现在|正在|还在|马上|快来|快点|快快|赶紧|救命|救救|来人"
+# Cues that it is happening now: with a sign, they outweigh the calm cues ("到现在也没找着"
+# is not one).
+URGENT = (r"(刚才|刚刚|刚(下|上|回|出|进|到|看|发现)|(?<![到至])现在(?![也还都]?没)|正在|还在|马上|快来|快点|快快|赶紧|救命|救救|来人"
           r"|怎么办啊|咋办啊|咋整啊|点算|帮帮我"
           r"|而家|依家|这会儿|眼下|一直在|还没停|停不下来|出不来|出不去|没反应|不醒)")
 

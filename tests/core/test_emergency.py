@@ -156,3 +156,15 @@ def test_a_farewell_counts_only_beside_a_danger_or_another_farewell():
     assert gone.alarming and gone.kind is K.SELF_HARM
     # Near water alone, or rescuing someone there, is not self-harm.
     assert decide("我在河边看到有人落水了", Reading(0.9, K.WATER, 0.0)).kind is K.WATER
+
+
+def test_until_now_is_not_now():
+    from bot.safety.emergency import assess_many
+
+    text = ("上个月 在小区门口 跟邻居打架 被打伤了 鼻梁骨折 派出所到现在也没处理 "
+            "打架受伤 能不能走医保")
+    found = assess_many([text], _Fixed((0.1, K.VIOLENCE, 0.5)))[0]
+    assert not found.alarming, found
+    # The same clauses with a danger now are answered.
+    now = text.replace("派出所到现在也没处理", "他们现在又在打我")
+    assert assess_many([now], _Fixed((0.1, K.VIOLENCE, 0.5)))[0].alarming
