@@ -18,7 +18,7 @@ from bot.cases.deadlines import CHINA, format_date
 from bot.cases.departments import DISTRICTS
 from bot.cases.models import CaseDraft, CaseKind, mask_phone
 from bot.cases.store import CaseClosed, CaseNotFound
-from bot.nlp.route import asks_first
+from bot.nlp.route import files_at_once
 from bot.rasa.payloads import payload
 from bot.safety.text import clean_text
 from bot.store.db import StoreError
@@ -99,7 +99,8 @@ class ActionStartCase(Action):
             kind = KIND_BY_INTENT[intent]
             text = clean_text(tracker.latest_message.get("text") or "")
             res = await resources.get()
-            if asks_first(text, intent, res.topics.guess(text), res.topics):
+            if not files_at_once(text, intent, res.search.find(text, k=3), res.topics.guess(text),
+                                 res.topics):
                 # A policy question read as a filing: answered (with 「没解决」 and the
                 # offer to file), and the form does not open.
                 events = await ActionAnswerPolicy().run(dispatcher, tracker, domain)

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
 from bot.knowledge.loader import Entry
-from bot.nlp.route import Route, intents, route
+from bot.nlp.route import CASE_INTENTS, Route, intents, route
 from bot.nlp.search import decide
 from bot.rasa.payloads import payload
 
@@ -27,15 +27,18 @@ def answer_text(entry: Entry) -> str:
 
 
 def send_answer(dispatcher: CollectingDispatcher, entry: Entry,
-                alternatives: tuple[Entry, ...] = ()) -> None:
-    """One message: the answer, a short source line, 解决了 / 没解决, and the next likely
-    entries as 「您是不是想问」 buttons."""
+                alternatives: tuple[Entry, ...] = (), offer_filing: bool = False) -> None:
+    """One message: the answer, a short source line, 解决了 / 没解决, the next likely
+    entries as 「您是不是想问」 buttons, and (`offer_filing`: the message also read as a
+    complaint or request) 「登记诉求」 at once."""
     buttons = [
         {"title": "解决了", "payload": payload("kb_feedback", kb_entry=entry.id, helpful="yes")},
         {"title": "没解决", "payload": payload("kb_feedback", kb_entry=entry.id, helpful="no")},
     ]
     buttons += [{"title": f"您是不是想问：{other.question}",
                  "payload": payload("kb_choose", kb_entry=other.id)} for other in alternatives]
+    if offer_filing:
+        buttons.append(FILE_BUTTON)
     dispatcher.utter_message(text=answer_text(entry), buttons=buttons)
 
 
@@ -115,7 +118,8 @@ class ActionAnswerPolicy(Action):
             entry = hits[0].entry
             send_answer(dispatcher, entry, tuple(
                 hit.entry for hit in hits[1:1 + ALTERNATIVES]
-                if hit.probability >= ALTERNATIVE_PROBABILITY))
+                if hit.probability >= ALTERNATIVE_PROBABILITY),
+                offer_filing=bool({intent, best} & CASE_INTENTS))
             tag_route(dispatcher, "answer")
             return [
                 SlotSet("kb_entry", entry.id),

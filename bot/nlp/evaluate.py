@@ -55,7 +55,7 @@ def _knowledge_set(models: Classifiers, name: str) -> list[str]:
     for item in items:
         for question in item["questions"]:
             result = models.search.find(question, k=3)
-            route = decide(result)
+            route = decide(result, models.topics.guess(question).topic)
             ids = [hit.entry.id for hit in result.hits]
             if item["entry"] is None:
                 unanswerable[route] += 1

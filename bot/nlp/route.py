@@ -6,9 +6,9 @@ In order:
 1. chit-chat or out-of-scope intents: a plain policy question misread so is searched;
    a problem in daily life is offered filing; the rest gets its short answer;
 2. greetings and thanks, status look-ups and filings follow their intent, except that a
-   question about a policy topic with no word of filing (「周末加班费怎么算」 read as a
-   complaint) is searched first: the form opens only on an explicit complaint, request or
-   report, or on the 「登记诉求」 button;
+   question with no word of filing (「周末加班费怎么算」 read as a complaint) is searched
+   first when it is plainly about a policy topic or the search is sure of its answer: the
+   form opens only on an explicit complaint, request or report, or on the 「登记诉求」 button;
 3. everything else is searched, and answered when the search is sure;
 4. no sure answer: small talk when Rasa's best guess under its fallback is small talk,
    else the candidates to choose from, else "not found" (the bot says so and offers filing).
@@ -44,7 +44,7 @@ MISREAD_AS_SMALL_TALK = {"chitchat", "out_of_scope"}
 FALLBACK = "nlu_fallback"
 # A message asks something …
 QUESTION = re.compile(r"怎么|怎样|如何|咋|啥|什么|多少|几[个天月年号岁倍]|哪[里儿个些家]|能不能|可不可以|"
-                      r"能否|是否|是不是|算不算|有没有|要不要|吗|呢|[?？]")
+                      r"能否|是否|是不是|算不算|有没有|要不要|对不对|合不合|真的假的|有这(个|种)?规定|吗|呢|[?？]")
 # … unless it also says plainly that the citizen wants something filed or done.
 FILING_WORDS = re.compile(r"投诉|举报|反映|控告|曝光|登记|帮我处理|帮我解决|派人|管一管|管管|处理一下")
 # Under a low-confidence fallback, these best guesses are answered as small talk.
@@ -65,9 +65,9 @@ def route(text: str, intent: str, best: str | None, search: SearchResult, topic:
     elif intent in SELF_SERVICE_INTENTS:
         return Route.SELF_SERVICE
     elif intent in CASE_INTENTS:
-        if not asks_first(text, intent, topic, topics):
+        if files_at_once(text, intent, search, topic, topics):
             return Route.CASE
-    found = decide(search)
+    found = decide(search, topic.topic)
     if found == "answer":
         return Route.ANSWER
     if intent == FALLBACK and best in FALLBACK_SMALL_TALK:
@@ -78,11 +78,20 @@ def route(text: str, intent: str, best: str | None, search: SearchResult, topic:
     return Route.NOT_FOUND
 
 
-def asks_first(text: str, intent: str, topic: TopicGuess, topics: TopicClassifier) -> bool:
-    """A filing intent on what is really a policy question: searched, not filed."""
-    return (intent != "ask_human" and bool(QUESTION.search(text))
-            and not FILING_WORDS.search(text)
-            and topics.clear_policy_topic(text, topic) is not None)
+def is_question(text: str, intent: str) -> bool:
+    """Question-shaped, with no word asking for something to be filed or done."""
+    return intent != "ask_human" and bool(QUESTION.search(text)) and not FILING_WORDS.search(text)
+
+
+def files_at_once(text: str, intent: str, search: SearchResult, topic: TopicGuess,
+                  topics: TopicClassifier) -> bool:
+    """Whether a filing intent opens the form. Not for a question with no word of filing
+    that is plainly about a policy topic, or whose answer the search is sure of: that is
+    answered (with 「没解决」 and the offer to file) and the form stays closed."""
+    if not is_question(text, intent):
+        return True
+    return (topics.clear_policy_topic(text, topic) is None
+            and decide(search, topic.topic) != "answer")
 
 
 def intents(parse: dict[str, Any]) -> tuple[str, str | None, float]:

@@ -92,6 +92,12 @@ def test_decide_thresholds(kb):
     assert decide(SearchResult([Hit(a, 0.40, 0.6), Hit(b, 0.35, 0.6)], 0.6)) == "clarify"
     assert decide(SearchResult([Hit(a, 0.10, 0.5)], 0.5)) == "clarify"  # not sure enough
     assert decide(SearchResult([Hit(a, 0.25, 0.5), Hit(b, 0.1, 0.4)], 0.5)) == "answer"
+    # A closer lead is answered when the topic classifier agrees on the entry's topic.
+    close = SearchResult([Hit(a, 0.20, 0.5), Hit(b, 0.12, 0.4)], 0.5)
+    assert decide(close) == "clarify"
+    assert decide(close, topic=a.topic) == "answer"
+    assert decide(close, topic="not-" + a.topic) == "clarify"
+    assert decide(SearchResult([Hit(a, 0.20, 0.5), Hit(b, 0.17, 0.4)], 0.5), a.topic) == "clarify"
 
 
 async def test_a_follow_up_stays_on_the_topic_of_the_previous_answer(res, domain):
@@ -208,3 +214,24 @@ def test_typos_and_homophones_find_their_entry(res):
     top3 = sum(entry in [h.entry.id for h in r.hits]
                for (entry, _), r in zip(questions, results, strict=True))
     assert top1 / len(questions) >= 0.95 and top3 / len(questions) >= 0.98
+
+
+async def test_a_question_read_as_a_filing_is_answered_with_filing_offered_at_once(res, domain):
+    """Question-shaped, no word of filing, the search sure of its answer: answered, the form
+    stays closed, and 「登记诉求」 is on the answer because Rasa read it as a filing."""
+    question = "做兼职拿了两千块劳务费 被扣了两百多的税 这样扣对不对"
+    dispatcher = CollectingDispatcher()
+    events = await ActionStartCase().run(
+        dispatcher, make_tracker(question, intent="file_complaint"), domain)
+    assert FollowupAction("action_listen") in events
+    assert route_of(dispatcher) == "answer"
+    assert not any(e.get("name") == "case_draft_id" for e in events)
+    answer = next(m for m in dispatcher.messages if m.get("buttons"))
+    titles = [b["title"] for b in answer["buttons"]]
+    assert "没解决" in titles and any("登记诉求" in t for t in titles)
+    # A question asked as a question (not read as a filing) is not offered filing up front.
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerPolicy().run(dispatcher, make_tracker(question, intent="ask_policy"), domain)
+    answer = next(m for m in dispatcher.messages if m.get("buttons"))
+    assert route_of(dispatcher) == "answer"
+    assert not any("登记诉求" in b["title"] for b in answer["buttons"])
