@@ -43,7 +43,9 @@ ANSWER_MARGIN = 0.15
 # uncovered questions answered; a margin of 0.03 reached 1.9% wrong, 0 reached 2.8%.
 AGREED_PROBABILITY = 0.10
 AGREED_MARGIN = 0.05
-# … and say nothing fits when no example is even this close (characters only).
+# … and say nothing fits when no example is even this close (characters only), unless the
+# topic classifier agrees as above: on the held-out questions that lifts right answers from
+# 0.904 to 0.922, with no more wrong ones and no more uncovered questions answered.
 MIN_CLOSENESS = 0.25
 # The ranking also reads the text's pinyin, at this weight beside the characters, so a
 # homophone typo (低宝, 公基金, 医宝, 个说) still finds its entry. On the held-out questions
@@ -154,13 +156,15 @@ class KnowledgeSearch:
 def decide(result: SearchResult, topic: str | None = None) -> str:
     """'answer', 'clarify' or 'fallback' for a search result; `topic` is the topic
     classifier's guess for the same text, if there is one."""
-    if not result.hits or result.closeness < MIN_CLOSENESS:
+    if not result.hits:
         return "fallback"
     top = result.hits[0].probability
     second = result.hits[1].probability if len(result.hits) > 1 else 0.0
-    if top >= ANSWER_PROBABILITY and top - second >= ANSWER_MARGIN:
-        return "answer"
-    if (topic is not None and topic == result.hits[0].entry.topic
-            and top >= AGREED_PROBABILITY and top - second >= AGREED_MARGIN):
+    agreed = (topic is not None and topic == result.hits[0].entry.topic
+              and top >= AGREED_PROBABILITY and top - second >= AGREED_MARGIN)
+    if result.closeness < MIN_CLOSENESS:
+        # Few shared characters: a long, rambling question, or one the entries do not cover.
+        return "answer" if agreed else "fallback"
+    if agreed or (top >= ANSWER_PROBABILITY and top - second >= ANSWER_MARGIN):
         return "answer"
     return "clarify"

@@ -87,7 +87,8 @@ async def test_none_of_the_candidates_records_the_question(res, domain):
 def test_decide_thresholds(kb):
     a, b = kb.entries[0], kb.entries[1]
     assert decide(SearchResult([], 0.0)) == "fallback"
-    assert decide(SearchResult([Hit(a, 0.9, 0.9)], 0.1)) == "fallback"  # nothing close
+    assert decide(SearchResult([Hit(a, 0.9, 0.9)], 0.1)) == "fallback"  # nothing close …
+    assert decide(SearchResult([Hit(a, 0.9, 0.9)], 0.1), a.topic) == "answer"  # … but agreed
     assert decide(SearchResult([Hit(a, 0.9, 0.8), Hit(b, 0.05, 0.3)], 0.8)) == "answer"
     assert decide(SearchResult([Hit(a, 0.40, 0.6), Hit(b, 0.35, 0.6)], 0.6)) == "clarify"
     assert decide(SearchResult([Hit(a, 0.10, 0.5)], 0.5)) == "clarify"  # not sure enough
