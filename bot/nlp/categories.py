@@ -30,6 +30,8 @@ class CategoryGuess:
     probability: float
     department: str | None = None
     department_id: str | None = None
+    # Every category, likeliest first (the card's one-tap choices are the first three).
+    ranked: tuple[str, ...] = ()
 
 
 def _words(text: str) -> list[str]:
@@ -68,7 +70,8 @@ class CaseClassifier(KeywordMixedClassifier):
 
     def _guess(self, text: str, probabilities: np.ndarray, topic: str | None,
                district: str | None) -> CategoryGuess:
-        best = int(np.argmax(probabilities))
+        order = np.argsort(-probabilities)
+        best = int(order[0])
         category = str(self.pipeline.classes_[best])
         department = self.directory.route(category, text, topic=topic, district=district)
         return CategoryGuess(
@@ -76,4 +79,5 @@ class CaseClassifier(KeywordMixedClassifier):
             float(probabilities[best]),
             department.name if department else None,  # the one form: as a transfer stores it
             department.id if department else None,
+            tuple(str(self.pipeline.classes_[i]) for i in order),
         )

@@ -1,7 +1,11 @@
 """Batch triage: JSON lines {"id", "text"} on stdin, one triage line per input on stdout.
 
     {"id": ..., "route": "answer|clarify|case|emergency|smalltalk|out_of_scope",
-     "topic": ..., "category": ..., "department": ..., "intent": ..., "confidence": ...}
+     "topic": ..., "category": ..., "categories": [...], "department": ..., "intent": ...,
+     "confidence": ...}
+
+`category` is the likeliest case category and `categories` all of them, likeliest first,
+for every message that is not small talk (an answered question is counted too).
 
 It loads the trained Rasa model in-process (no server), the knowledge search, the
 topic classifier and the case classifier, and decides as the live bot would:
@@ -50,6 +54,7 @@ class TriageResult:
     intent: str
     confidence: float
     entry: str | None = None
+    categories: list[str] | None = None
 
 
 class Triage:
@@ -89,30 +94,34 @@ class Triage:
         intent, best, confidence = intents(parse)
         shown = best if intent == FALLBACK and best else intent
         topic = topic_guess.topic
+        ranked = list(guess.ranked)
+        category, department = guess.category, guess.department
         if danger.alarming:
             # The citizen is given the number first (alone, for a sure emergency).
-            return TriageResult(item_id, "emergency", topic, None, None,
-                                f"emergency_{danger.kind}", round(danger.probability, 4))
+            return TriageResult(item_id, "emergency", topic, guess.category, None,
+                                f"emergency_{danger.kind}", round(danger.probability, 4),
+                                categories=ranked)
         found = route(text, intent, best, result, topic_guess, self.topics, self.problems)
-        category, department = guess.category, guess.department
         if found in (Route.SMALLTALK, Route.OUT_OF_SCOPE):
             return TriageResult(item_id, found.value, None, None, None, shown, confidence)
         if found is Route.SELF_SERVICE:
-            return TriageResult(item_id, "answer", None, None, None, shown, confidence)
+            return TriageResult(item_id, "answer", None, category, None, shown, confidence,
+                                categories=ranked)
         hits = result.hits
         # The topic classifier reads the whole message; the entry found is a second opinion.
         if found is Route.ANSWER:
             entry = hits[0].entry
             return TriageResult(item_id, "answer", topic or entry.topic, category, department,
-                                shown, hits[0].score, entry.id)
+                                shown, hits[0].score, entry.id, ranked)
         if found is Route.CLARIFY:
             return TriageResult(item_id, "clarify", topic or hits[0].entry.topic, category,
-                                department, shown, hits[0].score)
+                                department, shown, hits[0].score, categories=ranked)
         if found is Route.NOT_FOUND and len(text.strip()) < SHORT_MESSAGE and topic is None:
             # A few words that match nothing: nothing a person could act on either.
             return TriageResult(item_id, "out_of_scope", None, None, None, shown, confidence)
         # Filing: asked for, offered for a daily-life problem, or offered when nothing fits.
-        return TriageResult(item_id, "case", topic, category, department, shown, confidence)
+        return TriageResult(item_id, "case", topic, category, department, shown, confidence,
+                            categories=ranked)
 
 
 async def run(model: Path, items: list[dict[str, Any]], out: TextIO) -> float:

@@ -15,7 +15,8 @@ from bot.jsonlines import read_items
 from bot.nlp.triage import Triage
 from tests.rasa.conftest import MISREAD_QUESTION, SMALL_TALK_LINES
 
-CONTRACT = {"id", "route", "topic", "category", "department", "intent", "confidence", "entry"}
+CONTRACT = {"id", "route", "topic", "category", "categories", "department", "intent",
+            "confidence", "entry"}
 ROUTES = {"answer", "clarify", "case", "emergency", "smalltalk", "out_of_scope"}
 
 
@@ -49,6 +50,13 @@ def test_the_command_writes_one_json_line_per_input_and_nothing_else():
     assert by_id[2]["route"] in {"smalltalk", "out_of_scope"} and by_id[2]["topic"] is None
     assert by_id["c"]["route"] in {"answer", "clarify"} and by_id["c"]["topic"] == "housing_fund"
     assert by_id["d"]["route"] == "case" and by_id["d"]["category"] and by_id["d"]["department"]
+    # Every message but small talk carries the category list, likeliest first; an answered
+    # question is counted too.
+    for key in ("a", "c", "d"):
+        ranked = by_id[key]["categories"]
+        assert ranked[0] == by_id[key]["category"] and len(ranked) == len(set(ranked)) >= 3
+    assert set(by_id["c"]["categories"]) == set(by_id["d"]["categories"])
+    assert by_id[2]["categories"] is None and by_id[2]["category"] is None
     assert "per second" in done.stderr
 
 
