@@ -289,7 +289,8 @@ class ActionAskCaseConfirm(Action):
         return []
 
 
-def draft_from(tracker: Tracker, category: str | None, department: str | None) -> CaseDraft:
+def draft_from(tracker: Tracker, category: str | None, department: str | None,
+               suggestions: tuple[str, ...] = (), model_version: str | None = None) -> CaseDraft:
     phone = tracker.get_slot("case_phone")
     sender = citizen_id(tracker)
     metadata = tracker.latest_message.get("metadata") or {}
@@ -306,6 +307,8 @@ def draft_from(tracker: Tracker, category: str | None, department: str | None) -
         phone=None if phone in (None, ANONYMOUS) else phone,
         anonymous=phone == ANONYMOUS,
         photos=tuple(tracker.get_slot("case_photos") or ()),
+        suggestions=suggestions,
+        model_version=model_version,
     )
 
 
@@ -350,7 +353,8 @@ async def file_case_from(dispatcher: CollectingDispatcher, tracker: Tracker,
     topic = res.topics.predict(description)
     guess = res.classifier.predict(description, topic=topic,
                                    district=tracker.get_slot("case_district"))
-    draft = draft_from(tracker, guess.category, guess.department)
+    draft = draft_from(tracker, guess.category, guess.department, guess.ranked[:3],
+                       res.classifier.version)
     try:
         case = await res.cases.file_case(draft, source_key=f"draft:{draft_id}")
     except StoreError:

@@ -23,6 +23,7 @@ EVENT_LABELS = {
     "replied": "答复市民",
     "noted": "内部备注",
     "transferred": "转办",
+    "categorized": "确定分类",
     "returned": "退单",
     "resolved": "办结",
     "reopened": "重办",
@@ -78,16 +79,30 @@ def card(case: Case) -> str:
         f"期限：{format_date(case.deadline)}\n"
         f"电话：{phone_text(case, whole=False)}\n"
         f"内容：{short(case.description)}"
+        + suggestions_text(case)
     )
 
 
+def suggestions_text(case: Case) -> str:
+    if not case.suggestions:
+        return ""
+    return (f"\n分类建议（模型 {case.model_version or '未知'}）："
+            + " / ".join(case.suggestions) + "\n点下面的分类确认，或 /category 编号 分类 更正")
+
+
 # What the buttons on cases and callbacks do (bot.store.outbox.Button's `action`).
-CLAIM, TRANSFER, DETAIL, RATE = "claim", "transfer", "detail", "rate"
+CLAIM, TRANSFER, DETAIL, RATE, CATEGORY = "claim", "transfer", "detail", "rate", "category"
+# A suggestion's place on the card, as the button's target says it ("NT…:second").
+PLACES = ("first", "second", "third")
 
 
 def card_buttons(case: Case) -> Buttons:
-    return [[Button("认领", CLAIM, case.number), Button("转办", TRANSFER, case.number),
+    rows = [[Button("认领", CLAIM, case.number), Button("转办", TRANSFER, case.number),
              Button("详情", DETAIL, case.number)]]
+    if case.suggestions:
+        rows.append([Button(category, CATEGORY, f"{case.number}:{place}")
+                     for category, place in zip(case.suggestions, PLACES, strict=False)])
+    return rows
 
 
 def detail(case: Case, events: list[CaseEvent], today: date, *, whole_phone: bool) -> str:
@@ -97,6 +112,8 @@ def detail(case: Case, events: list[CaseEvent], today: date, *, whole_phone: boo
         f"案件 {case.number}（{case.status.label}）",
         f"类型：{case.kind.label}｜分类：{case.category or '待定'}",
         f"部门：{case.department or '待定'}",
+        *([f"分类建议（模型 {case.model_version or '未知'}）：{' / '.join(case.suggestions)}"]
+          if case.suggestions else []),
         f"地点：{' '.join(p for p in (case.district, case.address) if p) or '未说明'}",
         f"发生时间：{case.happened or '未说明'}",
         f"期限：{deadline_text(case, today)}",
@@ -114,6 +131,8 @@ def detail(case: Case, events: list[CaseEvent], today: date, *, whole_phone: boo
         extra = ""
         if event.kind == "transferred":
             extra = f"→{event.detail.get('to')}"
+        elif event.kind == "categorized":
+            extra = f"→{event.detail.get('to')}（{event.detail.get('name') or ''}）"
         elif event.kind == "callback":
             extra = RATINGS.get(str(event.detail.get("rating")), "")
         elif event.kind == "supplemented":

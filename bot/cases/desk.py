@@ -17,7 +17,7 @@ import aiosqlite
 from bot.cases import callbacks, cards
 from bot.cases.deadlines import format_date
 from bot.cases.handoffs import Handoffs
-from bot.cases.models import TRANSITIONS, Case, CaseStatus
+from bot.cases.models import CATEGORIES, TRANSITIONS, Case, CaseStatus
 from bot.cases.notices import Notices
 from bot.cases.store import (
     CaseClosed,
@@ -142,6 +142,29 @@ class CaseDesk:
                           text=cards.to_citizen_transferred(case, department),
                           purpose="transferred")
             return case
+
+    async def categorize(self, number: str, staff: Staff, category: str,
+                         department: str | None) -> Case:
+        """The case's final category, as an agent confirms or corrects it (open or closed),
+        and `department` with it unless a transfer already chose one. The history records
+        who decided and when."""
+        if category not in CATEGORIES:
+            raise ValueError(f"unknown category {category!r}")
+        now = self.clock()
+        async with self.db.write() as conn:
+            case = await case_by_number(conn, number)
+            columns: dict[str, str] = {"category": category}
+            transferred = await (await conn.execute(
+                "SELECT 1 FROM case_events WHERE case_id = ? AND kind = 'transferred' LIMIT 1",
+                (case.id,))).fetchone()
+            if department and not transferred:
+                columns["department"] = department
+            await update_case(conn, case, now, **columns)
+            await append_event(conn, case.id, now, staff.actor, "categorized",
+                               {"from": case.category, "to": category, "name": staff.name,
+                                "department": columns.get("department", case.department),
+                                "suggested": category in case.suggestions})
+            return await case_by_id(conn, case.id)
 
     async def return_case(self, number: str, staff: Staff, reason: str) -> Case:
         """退单: the department sends the case back to the hotline with a reason."""

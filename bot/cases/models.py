@@ -127,6 +127,9 @@ class CaseDraft:
     phone: str | None = None
     anonymous: bool = False
     photos: tuple[str, ...] = ()
+    # The case classifier's likeliest categories, best first, and its version.
+    suggestions: tuple[str, ...] = ()
+    model_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,8 @@ class Case:
     assignee_id: int | None = None
     assignee_name: str | None = None
     closed_at: datetime | None = None
+    suggestions: tuple[str, ...] = ()
+    model_version: str | None = None
 
     @property
     def masked_phone(self) -> str:
@@ -179,6 +184,8 @@ class Case:
             assignee_id=row["assignee_id"],
             assignee_name=row["assignee_name"],
             closed_at=datetime.fromisoformat(row["closed_at"]) if row["closed_at"] else None,
+            suggestions=tuple(json.loads(row["suggestions"] or "[]")),
+            model_version=row["model_version"],
         )
 
 

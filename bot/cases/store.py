@@ -202,8 +202,8 @@ class CaseStore:
         row = conn.execute(
             "INSERT INTO cases (number, citizen_id, chat_id, kind, category, department,"
             " district, address, description, happened, phone, anonymous, status,"
-            " created_at, updated_at, deadline, source_key)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            " created_at, updated_at, deadline, source_key, suggestions, model_version)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             (
                 f"NT{day}{last:04d}",
                 draft.citizen_id,
@@ -222,6 +222,8 @@ class CaseStore:
                 now.isoformat(),
                 deadline.isoformat(),
                 source_key,
+                json.dumps(list(draft.suggestions), ensure_ascii=False),
+                draft.model_version,
             ),
         ).fetchone()
         case = Case.from_row(row)

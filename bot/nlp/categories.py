@@ -7,6 +7,7 @@ the editable rules in data/departments.yml. Needs scikit-learn (Rasa environment
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,10 +42,16 @@ def _words(text: str) -> list[str]:
 
 
 class CaseClassifier(KeywordMixedClassifier):
+    # Which model made a suggestion (shown on the card and in /case): "seed-" and a digest
+    # of the examples it was trained on.
+    version = "seed"
+
     def __init__(self, pipeline, directory: Directory, keywords: KeywordScorer | None = None,
-                 keyword_weight: float = KEYWORD_WEIGHT) -> None:
+                 keyword_weight: float = KEYWORD_WEIGHT, version: str | None = None) -> None:
         super().__init__(pipeline, keywords, keyword_weight)
         self.directory = directory
+        if version:
+            self.version = version
 
     @classmethod
     def train(cls, examples: list[CaseExample] | None = None,
@@ -57,7 +64,9 @@ class CaseClassifier(KeywordMixedClassifier):
         pipeline = make_pipeline(
             features, LogisticRegression(C=20, solver="saga", max_iter=300, class_weight="balanced"))
         pipeline.fit([normalize(e.text) for e in examples], [e.category for e in examples])
-        return cls(pipeline, directory or load_directory(), load_keywords(CATEGORY_KEYWORDS))
+        digest = hashlib.sha256("\n".join(f"{e.category}\t{e.text}" for e in examples).encode())
+        return cls(pipeline, directory or load_directory(), load_keywords(CATEGORY_KEYWORDS),
+                   version=f"seed-{digest.hexdigest()[:8]}")
 
     def predict(self, text: str, topic: str | None = None,
                 district: str | None = None) -> CategoryGuess:

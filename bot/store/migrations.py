@@ -238,4 +238,14 @@ MIGRATIONS: list[Migration] = [
             "DROP TABLE blocked_chats",
         ),
     ),
+    (
+        "0010_category_suggestions",
+        (
+            # The case classifier's three likeliest categories when the case was filed
+            # (a JSON list, likeliest first) and the version of the model that said so:
+            # the agents' card offers them as one-tap choices.
+            "ALTER TABLE cases ADD COLUMN suggestions TEXT NOT NULL DEFAULT '[]'",
+            "ALTER TABLE cases ADD COLUMN model_version TEXT",
+        ),
+    ),
 ]

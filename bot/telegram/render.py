@@ -15,6 +15,7 @@ COMMENT = "comment"        # after a rating: write a comment ("c") or not ("n");
 
 CODES = {
     cards.CLAIM: "a:c", cards.TRANSFER: "a:t", cards.DETAIL: "a:d", PAGE: "a:q",
+    cards.CATEGORY: "a:k",
     TRANSFER_TO: "a:td", cards.RATE: "r", COMMENT: "r",
 }
 STAFF_PREFIX = "a:"    # every staff button's callback data starts so (app.py routes on it)

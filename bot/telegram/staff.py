@@ -20,7 +20,7 @@ from bot.cases import cards
 from bot.cases.deadlines import CHINA, format_date, local_date
 from bot.cases.desk import CaseStillOpen, ClaimResult, NotAssignee, Staff
 from bot.cases.handoffs import HandoffBusy
-from bot.cases.models import Case, normalize_case_number
+from bot.cases.models import CATEGORIES, Case, normalize_case_number
 from bot.cases.roles import ROLE_WORDS, Role, Roles
 from bot.cases.store import CaseClosed, CaseNotFound
 from bot.safety.emergency import LABELS, EmergencyKind
@@ -306,6 +306,29 @@ async def transfer_command(context: HotlineContext, number: str, staff: Staff, r
     return f"{number} 已转办至 {department.name}。"
 
 
+async def set_category(context: HotlineContext, number: str, staff: Staff,
+                       category: str) -> str:
+    """The agent's choice of category; the department follows it unless a transfer chose."""
+    case = await context.cases.case_by_number(number)
+    department = context.bot_data.departments.route(category, case.description,
+                                                    district=case.district)
+    case = await context.desk.categorize(number, staff, category,
+                                         department.name if department else None)
+    return f"{number} 分类：{case.category}｜部门：{case.department or '待定'}（{staff.name} 确定）"
+
+
+@on_case("category", STAFF, "确定或更正分类：/category 编号 分类",
+         "用法：/category 案件编号 分类，例如 /category NT202611280001 城乡建设。可选："
+         + "、".join(CATEGORIES))
+async def category_command(context: HotlineContext, number: str, staff: Staff, rest: str) -> str:
+    name = rest.strip()
+    category = name if name in CATEGORIES else next((c for c in CATEGORIES if name and name in c),
+                                                    None)
+    if category is None:
+        return f"没有分类「{name}」。可选：{'、'.join(CATEGORIES)}"
+    return await set_category(context, number, staff, category)
+
+
 @on_case("return", STAFF, "退单：/return 编号 理由",
          "用法：/return 案件编号 退单理由")
 async def return_command(context: HotlineContext, number: str, staff: Staff, reason: str) -> str:
@@ -466,6 +489,16 @@ async def staff_button(update: Update, context: HotlineContext) -> None:
                 await _edit(query, f"{query.message.text}\n——\n认领人：{staff.name}",
                             [[Button("转办", cards.TRANSFER, number),
                               Button("详情", cards.DETAIL, number)]])
+            return
+        if verb == cards.CATEGORY:
+            case = await context.cases.case_by_number(number)
+            place = cards.PLACES.index(extra) if extra in cards.PLACES else len(cards.PLACES)
+            if place >= len(case.suggestions):
+                await query.answer(texts.BUTTON_STALE)
+                return
+            said = await set_category(context, number, staff, case.suggestions[place])
+            await query.answer(said[:200])
+            await chat.send_message(said)
             return
         if verb == cards.TRANSFER:
             await query.answer()

@@ -238,3 +238,40 @@ async def test_staff_get_their_own_start_and_a_private_menu_scoped_to_their_role
     assert f"chat:{CITIZEN}" not in menus and f"chat:{STRANGER}" not in menus
     # Every staff command in the table has a handler, a menu line and a usage text.
     assert {c.name for c in staff.COMMANDS.values() if c.menu and c.usage} == set(staff.COMMANDS)
+
+
+async def test_the_card_offers_the_three_likeliest_categories_and_the_choice_is_recorded(desk):
+    draft = CaseDraft(citizen_id=CITIZEN, chat_id=CITIZEN, kind=CaseKind.COMPLAINT,
+                      description="小区门口的路灯坏了半个月，晚上老人走路摔了一跤",
+                      category="交通运输", department="南通市交通运输局", district="崇川区",
+                      suggestions=("交通运输", "城乡建设", "政法"), model_version="seed-test")
+    number = (await desk.app.bot_data.cases.file_case(draft)).number
+    await deliver(desk)
+    (card,) = desk.api.sent(GROUP)
+    assert buttons(card)[3:] == ["交通运输", "城乡建设", "政法"]
+    assert "seed-test" in card["text"]
+
+    # The second suggestion, tapped: the category and its department, and who decided.
+    await desk.press_data(card, f"a:k:{number}:second", user=ALICE)
+    case = await desk.app.bot_data.cases.case_by_number(number)
+    assert case.category == "城乡建设" and case.department != "南通市交通运输局"
+    (event,) = [e for e in await desk.app.bot_data.cases.events(case.id)
+                if e.kind == "categorized"]
+    assert event.actor == f"staff:{ALICE}" and event.detail["from"] == "交通运输"
+    assert event.detail["to"] == "城乡建设" and event.detail["suggested"] is True
+    # A place the card never had, and a stranger's tap, change nothing.
+    await desk.press_data(card, f"a:k:{number}:fourth", user=ALICE)
+    assert desk.callback_answers()[-1] == texts.BUTTON_STALE
+    await desk.press_data(card, f"a:k:{number}:first", user=STRANGER)
+    assert (await desk.app.bot_data.cases.case_by_number(number)).category == "城乡建设"
+
+    # A correction by command, after a transfer: the category changes, the department stays.
+    await command(desk, ALICE, f"/transfer {number} 住建 路灯归住建")
+    (fixed,) = await command(desk, BOB, f"/category {number} 劳动")
+    assert "劳动和社会保障" in fixed["text"]
+    case = await desk.app.bot_data.cases.case_by_number(number)
+    assert case.category == "劳动和社会保障" and "住房和城乡建设" in case.department
+    (unknown,) = await command(desk, BOB, f"/category {number} 火星")
+    assert "没有分类" in unknown["text"]
+    (shown,) = await command(desk, ALICE, f"/case {number}")
+    assert "确定分类→劳动和社会保障" in shown["text"] and "seed-test" in shown["text"]
