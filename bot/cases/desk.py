@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 import aiosqlite
 
-from bot.cases import callbacks, cards
+from bot.cases import callbacks, cards, examples
 from bot.cases.deadlines import format_date
 from bot.cases.handoffs import Handoffs
 from bot.cases.models import CATEGORIES, TRANSITIONS, Case, CaseStatus
@@ -164,7 +164,10 @@ class CaseDesk:
                                {"from": case.category, "to": category, "name": staff.name,
                                 "department": columns.get("department", case.department),
                                 "suggested": category in case.suggestions})
-            return await case_by_id(conn, case.id)
+            case = await case_by_id(conn, case.id)
+            if case.status is CaseStatus.RESOLVED:  # a correction after the case closed
+                await examples.record_case(conn, case, staff.actor, now)
+            return case
 
     async def return_case(self, number: str, staff: Staff, reason: str) -> Case:
         """退单: the department sends the case back to the hotline with a reason."""
@@ -185,6 +188,7 @@ class CaseDesk:
             case = await self._open_case(conn, number, staff)
             case = await self._take_if_free(conn, case, staff, now)
             case = await change_status(conn, case, "resolved", now, staff.actor, {"text": text})
+            await examples.record_case(conn, case, staff.actor, now)
             await self.handoffs.end(conn, case, now, notify=False)
             await callbacks.ask(conn, case, text, now)
             return case

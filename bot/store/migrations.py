@@ -248,4 +248,26 @@ MIGRATIONS: list[Migration] = [
             "ALTER TABLE cases ADD COLUMN model_version TEXT",
         ),
     ),
+    (
+        "0011_category_examples",
+        (
+            # Labelled examples for the case classifier, as agents decided them: one per
+            # closed case (its masked text, final category and department), or one per
+            # record loaded by `make learn` (`case_id` NULL). An example goes with its case,
+            # so it is kept exactly as long as the case is.
+            """
+            CREATE TABLE category_examples (
+                id INTEGER PRIMARY KEY,
+                source TEXT NOT NULL UNIQUE,
+                case_id INTEGER UNIQUE REFERENCES cases (id) ON DELETE CASCADE,
+                text TEXT NOT NULL,
+                category TEXT NOT NULL,
+                department TEXT,
+                decided_by TEXT NOT NULL,
+                decided_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX category_examples_by_time ON category_examples (decided_at)",
+        ),
+    ),
 ]

@@ -275,3 +275,28 @@ async def test_the_card_offers_the_three_likeliest_categories_and_the_choice_is_
     assert "没有分类" in unknown["text"]
     (shown,) = await command(desk, ALICE, f"/case {number}")
     assert "确定分类→劳动和社会保障" in shown["text"] and "seed-test" in shown["text"]
+
+
+async def test_a_correction_on_the_card_reaches_the_training_data_masked(desk):
+    from bot.cases.examples import ExampleStore
+
+    draft = CaseDraft(citizen_id=CITIZEN, chat_id=CITIZEN, kind=CaseKind.HELP,
+                      description="工地欠了我们六个人三个月工资，包工头电话13812345678打不通，"
+                                  "我身份证号320602198001011234",
+                      category="城乡建设", department="南通市住房和城乡建设局",
+                      suggestions=("城乡建设", "劳动和社会保障", "政法"), model_version="seed-x")
+    number = (await desk.app.bot_data.cases.file_case(draft)).number
+    await deliver(desk)
+    (card,) = desk.api.sent(GROUP)
+    store = ExampleStore(desk.app.bot_data.db)
+    await desk.press_data(card, f"a:k:{number}:second", user=ALICE)
+    assert await store.all() == []  # an open case teaches nothing yet
+    await command(desk, ALICE, f"/resolve {number} 已转劳动监察立案，督促支付")
+    (example,) = await store.all()
+    assert example.source == f"case:{number}" and example.category == "劳动和社会保障"
+    assert "13812345678" not in example.text and "320602198001011234" not in example.text
+    assert "包工头" in example.text
+    # A correction after the case closed updates the same example.
+    await command(desk, BOSS, f"/category {number} 政法")
+    (example,) = await store.all()
+    assert example.category == "政法"
