@@ -1,6 +1,6 @@
 # The project's commands. Each one sets up what it needs first (fast when nothing changed).
 .DEFAULT_GOAL := help
-.PHONY: help setup train run test triage ask eval bench kb-report
+.PHONY: help setup train run test triage ask eval bench kb-report retrain learn rollback
 
 BOT_PY := .venv/bin/python
 RASA_PY := .venv-rasa/bin/python
@@ -13,6 +13,9 @@ help:
 	@echo "make eval    Rasa's report on the held-out test split + scores on ../shared/eval"
 	@echo "make bench   benchmarks (load through the whole stack, store throughput)"
 	@echo "make kb-report  knowledge entries marked unhelpful and questions that found nothing"
+	@echo "make retrain  train a case classifier on the agents' confirmed cases; promote it if not worse"
+	@echo "make learn    JSON lines {id, text, category, department?} on stdin -> recorded as confirmed, then retrain"
+	@echo "make rollback back to the case classifier in use before the last promotion"
 
 setup:
 	@bash scripts/setup.sh
@@ -41,3 +44,12 @@ bench: train
 
 kb-report: setup
 	@$(BOT_PY) -m bot.knowledge.report
+
+retrain: train
+	@$(RASA_PY) -m bot.nlp.learning retrain
+
+learn: train
+	@$(RASA_PY) -m bot.nlp.learning learn
+
+rollback: setup
+	@$(RASA_PY) -m bot.nlp.learning rollback

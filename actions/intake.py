@@ -351,10 +351,11 @@ async def file_case_from(dispatcher: CollectingDispatcher, tracker: Tracker,
     draft_id = tracker.get_slot("case_draft_id")
     description = tracker.get_slot("case_description")
     topic = res.topics.predict(description)
-    guess = res.classifier.predict(description, topic=topic,
-                                   district=tracker.get_slot("case_district"))
+    classifier = res.case_classifier()
+    guess = classifier.predict(description, topic=topic,
+                               district=tracker.get_slot("case_district"))
     draft = draft_from(tracker, guess.category, guess.department, guess.ranked[:3],
-                       res.classifier.version)
+                       classifier.version)
     try:
         case = await res.cases.file_case(draft, source_key=f"draft:{draft_id}")
     except StoreError:

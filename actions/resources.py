@@ -7,7 +7,7 @@ and replaceable in tests with `use()`.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.cases.store import CaseStore
 from bot.config import Settings
@@ -15,6 +15,7 @@ from bot.knowledge.feedback import FeedbackStore
 from bot.knowledge.loader import KnowledgeBase
 from bot.nlp.categories import CaseClassifier
 from bot.nlp.classifiers import Classifiers, load_classifiers
+from bot.nlp.learning import in_use, registry_stamp
 from bot.nlp.problems import ProblemDetector
 from bot.nlp.search import KnowledgeSearch
 from bot.nlp.topics import TopicClassifier
@@ -32,6 +33,18 @@ class Resources:
     topics: TopicClassifier
     classifier: CaseClassifier
     problems: ProblemDetector
+    seed_classifier: CaseClassifier | None = None
+    # When the promoted model was last looked for (the registry's time stamp).
+    stamp: float | None = field(default=None)
+
+    def case_classifier(self) -> CaseClassifier:
+        """The promoted case classifier, picked up again when `make retrain` or `make
+        rollback` changed the registry since the last look (one stat a filing)."""
+        stamp = registry_stamp(self.settings)
+        if stamp != self.stamp:
+            self.classifier = in_use(self.settings, self.seed_classifier or self.classifier)
+            self.stamp = stamp
+        return self.classifier
 
     @classmethod
     async def open(cls, settings: Settings, classifiers: Classifiers | None = None) -> Resources:
@@ -45,8 +58,10 @@ class Resources:
             cases=CaseStore(db, agents_chat_id=settings.agents_chat_id),
             feedback=FeedbackStore(db),
             topics=classifiers.topics,
-            classifier=classifiers.cases,
+            classifier=in_use(settings, classifiers.cases),
             problems=classifiers.problems,
+            seed_classifier=classifiers.cases,
+            stamp=registry_stamp(settings),
         )
 
     async def close(self) -> None:

@@ -55,7 +55,9 @@ class CaseClassifier(KeywordMixedClassifier):
 
     @classmethod
     def train(cls, examples: list[CaseExample] | None = None,
-              directory: Directory | None = None) -> CaseClassifier:
+              directory: Directory | None = None, weights: list[float] | None = None,
+              version: str | None = None) -> CaseClassifier:
+        """Trained on `examples` (the written ones by default), each counted by `weights`."""
         examples = case_examples() if examples is None else examples
         features = make_union(
             TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=1),
@@ -63,10 +65,11 @@ class CaseClassifier(KeywordMixedClassifier):
         )
         pipeline = make_pipeline(
             features, LogisticRegression(C=20, solver="saga", max_iter=300, class_weight="balanced"))
-        pipeline.fit([normalize(e.text) for e in examples], [e.category for e in examples])
+        fit: dict = {} if weights is None else {"logisticregression__sample_weight": weights}
+        pipeline.fit([normalize(e.text) for e in examples], [e.category for e in examples], **fit)
         digest = hashlib.sha256("\n".join(f"{e.category}\t{e.text}" for e in examples).encode())
         return cls(pipeline, directory or load_directory(), load_keywords(CATEGORY_KEYWORDS),
-                   version=f"seed-{digest.hexdigest()[:8]}")
+                   version=version or f"seed-{digest.hexdigest()[:8]}")
 
     def predict(self, text: str, topic: str | None = None,
                 district: str | None = None) -> CategoryGuess:

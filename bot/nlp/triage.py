@@ -69,7 +69,13 @@ class Triage:
     def load(cls, model: Path) -> Triage:
         from rasa.core.agent import Agent
 
-        return cls(Agent.load(str(model)), load_classifiers())
+        from bot.config import Settings
+        from bot.nlp.learning import in_use
+
+        classifiers = load_classifiers()
+        # The case classifier promoted by make retrain / make learn, if any.
+        classifiers.cases = in_use(Settings.from_env(), classifiers.cases)
+        return cls(Agent.load(str(model)), classifiers)
 
     async def triage(self, item_id: Any, text: str) -> TriageResult:
         return (await self.triage_many([(item_id, text)]))[0]

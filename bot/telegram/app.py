@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+from datetime import time as dt_time
 from datetime import timedelta
 
 from telegram import BotCommand, Update
@@ -32,7 +34,7 @@ from bot.cases.reports import Reports
 from bot.cases.roles import Roles
 from bot.cases.store import CaseStore
 from bot.cases.supervision import Supervision
-from bot.config import Settings
+from bot.config import CHINA, ROOT, Settings
 from bot.nlp import emergency
 from bot.rasa.client import RasaClient
 from bot.safety.incidents import EmergencyLog
@@ -94,6 +96,29 @@ async def on_error(update: object, context: HotlineContext) -> None:
             log.exception("could not tell chat %s about the error", update.effective_chat.id)
 
 
+# The nightly retraining of the case classifier on the agents' confirmed cases (China time).
+RETRAIN_AT = dt_time(2, 30, tzinfo=CHINA)
+
+
+async def retrain(context: HotlineContext) -> None:
+    """`make retrain`, in Rasa's environment (the classifier is pickled with its
+    scikit-learn): a candidate promoted only if not worse; the actions pick it up."""
+    python = ROOT / ".venv-rasa" / "bin" / "python"
+    if not python.exists():
+        log.warning("nightly retraining skipped: %s is missing", python)
+        return
+    settings = context.bot_data.settings
+    env = {**os.environ, "HOTLINE_DATA_DIR": str(settings.data_dir),
+           "HOTLINE_DB_PATH": str(settings.db_path), "PYTHONPATH": str(ROOT)}
+    process = await asyncio.create_subprocess_exec(
+        str(python), "-m", "bot.nlp.learning", "retrain", cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    output, _ = await process.communicate()
+    lines = [line for line in output.decode(errors="replace").splitlines()
+             if line.startswith(("candidate", "  before", "  after"))]
+    log.info("nightly retraining (exit %s): %s", process.returncode, " | ".join(lines))
+
+
 async def supervise(context: HotlineContext) -> None:
     """The periodic 督办 pass; what it enqueues goes out at once."""
     await context.bot_data.supervision.run_once()
@@ -146,6 +171,7 @@ def build_application(
         if app.job_queue is not None:
             app.job_queue.run_repeating(supervise, interval=settings.supervision_seconds,
                                         first=1.0, name="supervision")
+            app.job_queue.run_daily(retrain, RETRAIN_AT, name="retrain")
 
     async def post_stop(app: HotlineApp) -> None:
         if app.bot_data.delivery is not None:
