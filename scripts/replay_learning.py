@@ -82,16 +82,20 @@ def main() -> None:
             tested = [Example(str(i["id"]), i["text"], i["category"], None,
                               datetime.now(UTC)) for i in test]
             before, after = learning.scores(seed, tested), learning.scores(model, tested)
-        rows.append((before, after))
+            registry = learning.Registry.open(learning.registry_dir(settings))
+            candidate = learning.scores(registry.load(outcome.candidate), tested)
+        rows.append((before, after, candidate))
         print(f"fold {fold + 1}: learned {len(train)}, tested {len(test)}, "
               f"{'promoted' if outcome.promoted else 'not promoted'}; seed macro-F1 "
               f"{before['macro_f1']:.3f} top-3 {before['top3']:.3f} -> macro-F1 "
-              f"{after['macro_f1']:.3f} top-3 {after['top3']:.3f}")
+              f"{after['macro_f1']:.3f} top-3 {after['top3']:.3f} (the candidate, promoted or "
+              f"not: {candidate['macro_f1']:.3f} / {candidate['top3']:.3f})")
     mean = {key: {name: sum(r[i][name] for r in rows) / len(rows) for name in ("macro_f1", "top3")}
-            for i, key in enumerate(("before", "after"))}
+            for i, key in enumerate(("before", "after", "candidate"))}
     print(f"mean over {args.folds} folds (real weight {args.weight:g}): seed macro-F1 "
           f"{mean['before']['macro_f1']:.3f} top-3 {mean['before']['top3']:.3f} -> macro-F1 "
-          f"{mean['after']['macro_f1']:.3f} top-3 {mean['after']['top3']:.3f}")
+          f"{mean['after']['macro_f1']:.3f} top-3 {mean['after']['top3']:.3f}; the candidates "
+          f"{mean['candidate']['macro_f1']:.3f} / {mean['candidate']['top3']:.3f}")
 
 
 if __name__ == "__main__":
