@@ -43,8 +43,8 @@ CHANNELS: dict[str, str] = {
 MIN_PARAPHRASES = 6
 MAX_ANSWER = 320  # about 300 characters, a little slack for punctuation
 ID_RE = re.compile(r"^[a-z]+(-[a-z0-9]+)+$")
-FIELDS = {"id", "topic", "question", "paraphrases", "answer", "channel", "source", "reviewed",
-          "related"}
+FIELDS = {"id", "topic", "question", "paraphrases", "long_questions", "answer", "channel",
+          "source", "reviewed", "related"}
 
 
 class KnowledgeError(ValueError):
@@ -64,6 +64,10 @@ class Entry:
     related: tuple[str, ...]
     file: str
     line: int
+    # Optional: questions told the long way, background first and the question last, as
+    # citizens write on a message board. The search and the topic classifier learn from
+    # them; Rasa's intent model does not (they taught it that any long text is a question).
+    long_questions: tuple[str, ...] = ()
 
     @property
     def topic_label(self) -> str:
@@ -75,7 +79,13 @@ class Entry:
 
     @property
     def examples(self) -> tuple[str, ...]:
-        """The canonical question and every paraphrase: what a citizen might type."""
+        """The canonical question, every paraphrase and long question: what a citizen might
+        type."""
+        return (self.question, *self.paraphrases, *self.long_questions)
+
+    @property
+    def short_examples(self) -> tuple[str, ...]:
+        """The canonical question and the paraphrases: Rasa's `ask_policy` examples."""
         return (self.question, *self.paraphrases)
 
 
@@ -131,6 +141,14 @@ def _entry(data: Any, file: Path, line: int, today: date) -> Entry:
         )
     if len(set(paraphrases)) != len(paraphrases):
         raise KnowledgeError(f"{where}: a paraphrase is repeated")
+    long_questions = data.get("long_questions") or []
+    if not isinstance(long_questions, list) or not all(
+        isinstance(p, str) and p.strip() for p in long_questions
+    ):
+        raise KnowledgeError(f"{where}: `long_questions` must be a list of non-empty texts")
+    long_questions = [p.strip() for p in long_questions]
+    if len(set(paraphrases + long_questions)) != len(paraphrases) + len(long_questions):
+        raise KnowledgeError(f"{where}: a long question repeats a paraphrase or another one")
     answer = _text(data.get("answer"), where, "answer")
     if len(answer) > MAX_ANSWER:
         raise KnowledgeError(f"{where}: answer has {len(answer)} characters, at most {MAX_ANSWER}")
@@ -157,6 +175,7 @@ def _entry(data: Any, file: Path, line: int, today: date) -> Entry:
         related=tuple(related),
         file=str(file),
         line=line,
+        long_questions=tuple(long_questions),
     )
 
 
