@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bot.cases.desk import CaseDesk, Staff
 from bot.cases.handoffs import Handoffs
-from bot.cases.models import CASE_NUMBER_RE, CaseStatus
+from bot.cases.models import CASE_NUMBER_RE, CATEGORIES, CaseStatus
 from bot.cases.notices import Notices
 from bot.cases.roles import Roles
 from bot.cases.store import CaseStore
@@ -40,7 +40,10 @@ async def test_the_loop_closes_and_survives_a_crash_of_the_bot(telegram, stack):
     (card,) = await api.wait_for(lambda: [m for m in api.sent(AGENTS_CHAT)
                                           if number in m["text"]], 30)
     assert "139****5678" in card["text"]
-    assert buttons(card) == ["认领", "转办", "详情"]
+    # Beside 认领 / 转办 / 详情, the classifier's three likeliest categories and its version.
+    assert buttons(card)[:3] == ["认领", "转办", "详情"]
+    assert len(buttons(card)) == 6 and set(buttons(card)[3:]) <= set(CATEGORIES)
+    assert "分类建议（模型 seed-" in card["text"]
 
     # Two agents press 认领 one after the other: one holds it, the other is told who.
     claim = card["reply_markup"]["inline_keyboard"][0][0]
