@@ -211,6 +211,11 @@ class ActionKbFeedback(Action):
                 ),
                 buttons=[FILE_BUTTON],
             )
-            question = tracker.get_slot("kb_query") or res.kb[entry_id].question
+            asked = tracker.get_slot("kb_query")
+            if asked:
+                # The citizen's own wording: if they file now, the form starts from it and an
+                # agent's reply to the case can become a knowledge draft.
+                await res.feedback.record_unresolved(citizen_id(tracker), asked)
+            question = asked or res.kb[entry_id].question
             return [SlotSet("kb_query", question)]
         return []

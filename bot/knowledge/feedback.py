@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.safety.mask import mask_personal
 from bot.store.db import Database, utcnow
+
+# The route of a question whose answer the citizen marked 「没解决」: kept with the misses so
+# that the wording is there if the citizen then files a case (`bot.knowledge.agent_answers`).
+UNHELPFUL = "unhelpful"
 
 
 @dataclass(frozen=True)
@@ -24,22 +30,27 @@ class Miss:
 
 
 class FeedbackStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.db = db
+        self.clock = clock
 
     async def record_feedback(self, citizen_id: int, entry_id: str, helpful: bool) -> None:
         async with self.db.write() as conn:
             await conn.execute(
                 "INSERT INTO kb_feedback (at, citizen_id, entry_id, helpful) VALUES (?, ?, ?, ?)",
-                (utcnow().isoformat(), citizen_id, entry_id, int(helpful)),
+                (self.clock().isoformat(), citizen_id, entry_id, int(helpful)),
             )
 
     async def record_miss(self, citizen_id: int, question: str, route: str) -> None:
         async with self.db.write() as conn:
             await conn.execute(
                 "INSERT INTO kb_misses (at, citizen_id, question, route) VALUES (?, ?, ?, ?)",
-                (utcnow().isoformat(), citizen_id, mask_personal(question)[:500], route),
+                (self.clock().isoformat(), citizen_id, mask_personal(question)[:500], route),
             )
+
+    async def record_unresolved(self, citizen_id: int, question: str) -> None:
+        """The citizen's question whose answer they marked 「没解决」."""
+        await self.record_miss(citizen_id, question, UNHELPFUL)
 
     async def most_unhelpful(self, limit: int = 10) -> list[EntryFeedback]:
         rows = await self.db.fetchall(
@@ -51,9 +62,11 @@ class FeedbackStore:
         return [EntryFeedback(r["entry_id"], r["unhelpful"], r["helpful"]) for r in rows]
 
     async def top_misses(self, limit: int = 20) -> list[Miss]:
+        """Questions that found no entry (those answered but marked 「没解决」 are counted
+        under their entry in `most_unhelpful`)."""
         rows = await self.db.fetchall(
             "SELECT question, route, count(*) AS n, max(at) AS last_at FROM kb_misses"
-            " GROUP BY question, route ORDER BY n DESC, last_at DESC LIMIT ?",
-            (limit,),
+            " WHERE route != ? GROUP BY question, route ORDER BY n DESC, last_at DESC LIMIT ?",
+            (UNHELPFUL, limit),
         )
         return [Miss(r["question"], r["route"], r["n"], r["last_at"]) for r in rows]
