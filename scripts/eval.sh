@@ -34,4 +34,11 @@ if [ -f ../shared/eval/score.py ]; then
     echo
     echo "== Real public messages (../shared/eval), through make triage"
     python3 ../shared/eval/score.py -- make -s triage
+
+    echo
+    echo "== Learning from the agents: category_dev replayed k-fold through make learn's loop"
+    echo "   (each fold learned from the other four in a scratch data folder, then classified)"
+    .venv-rasa/bin/python scripts/replay_learning.py ../shared/eval/category_dev.jsonl \
+        --json "$out/learning.json" 2>/dev/null | grep -E "^(fold|mean)"
+    echo "(figures saved in $out/learning.json)"
 fi

@@ -66,6 +66,7 @@ def main() -> None:
     parser.add_argument("letters", type=Path)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--weight", type=float, default=learning.REAL_WEIGHT)
+    parser.add_argument("--json", type=Path, help="also write the figures here, to compare runs")
     args = parser.parse_args()
     learning.REAL_WEIGHT = args.weight
     items = read(args.letters)
@@ -96,6 +97,15 @@ def main() -> None:
           f"{mean['before']['macro_f1']:.3f} top-3 {mean['before']['top3']:.3f} -> macro-F1 "
           f"{mean['after']['macro_f1']:.3f} top-3 {mean['after']['top3']:.3f}; the candidates "
           f"{mean['candidate']['macro_f1']:.3f} / {mean['candidate']['top3']:.3f}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({
+            "letters": str(args.letters), "folds": args.folds, "real_weight": args.weight,
+            "per_fold": [dict(zip(("seed", "after", "candidate"), row, strict=True))
+                         for row in rows],
+            "mean": {"seed": mean["before"], "after": mean["after"],
+                     "candidate": mean["candidate"]},
+        }, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":
