@@ -1,6 +1,6 @@
 # The project's commands. Each one sets up what it needs first (fast when nothing changed).
 .DEFAULT_GOAL := help
-.PHONY: help setup train run test triage ask eval bench kb-report retrain learn rollback
+.PHONY: help setup train run test triage ask eval bench bulletin kb-report kb-drafts kb-accept kb-dismiss retrain learn rollback
 
 BOT_PY := .venv/bin/python
 RASA_PY := .venv-rasa/bin/python
@@ -12,7 +12,11 @@ help:
 	@echo "make ask     JSON lines {id, text} on stdin -> {id, reply, route}: each a new citizen through the live bot"
 	@echo "make eval    Rasa's report on the held-out test split + scores on ../shared/eval"
 	@echo "make bench   benchmarks (load through the whole stack, store throughput)"
-	@echo "make kb-report  knowledge entries marked unhelpful and questions that found nothing"
+	@echo "make bulletin [WEEK=2026-11-30 | FROM=2026-11-01 TO=2026-11-30]  the weekly bulletin: Markdown + PNG charts in build/bulletin/"
+	@echo "make kb-report  knowledge entries marked unhelpful, questions that found nothing, open drafts"
+	@echo "make kb-drafts  draft knowledge entries from agents' replies to questions that found nothing"
+	@echo "make kb-accept DRAFT=kd-...  validate an edited draft and add it to knowledge/"
+	@echo "make kb-dismiss DRAFT=kd-... close a draft not worth an entry"
 	@echo "make retrain  train a case classifier on the agents' confirmed cases; promote it if not worse"
 	@echo "make learn    JSON lines {id, text, category, department?} on stdin -> recorded as confirmed, then retrain"
 	@echo "make rollback back to the case classifier in use before the last promotion"
@@ -42,8 +46,23 @@ eval: train
 bench: train
 	@$(BOT_PY) -m bench
 
+# The last full week (Monday to Sunday, China time) unless WEEK (any day of it) or FROM and TO.
+bulletin: setup
+	@$(BOT_PY) -m bot.insight.bulletin $(if $(WEEK),--week $(WEEK)) $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO))
+
 kb-report: setup
 	@$(BOT_PY) -m bot.knowledge.report
+
+kb-drafts: setup
+	@$(BOT_PY) -m bot.knowledge.drafts write
+
+kb-accept: setup
+	@test -n "$(DRAFT)" || { echo "usage: make kb-accept DRAFT=kd-..."; exit 2; }
+	@$(BOT_PY) -m bot.knowledge.drafts accept "$(DRAFT)"
+
+kb-dismiss: setup
+	@test -n "$(DRAFT)" || { echo "usage: make kb-dismiss DRAFT=kd-... [REASON=...]"; exit 2; }
+	@$(BOT_PY) -m bot.knowledge.drafts dismiss "$(DRAFT)" --reason "$(REASON)"
 
 retrain: train
 	@$(RASA_PY) -m bot.nlp.learning retrain

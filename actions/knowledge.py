@@ -97,6 +97,7 @@ class ActionAnswerPolicy(Action):
         if chosen and res.kb.get(chosen):
             entry = res.kb[chosen]
             send_answer(dispatcher, entry)
+            await res.feedback.record_answer(citizen_id(tracker), entry.id, entry.topic)
             return [SlotSet("kb_entry", entry.id), SlotSet("kb_topic", entry.topic)]
 
         question = tracker.latest_message.get("text") or ""
@@ -120,6 +121,7 @@ class ActionAnswerPolicy(Action):
                 hit.entry for hit in hits[1:1 + ALTERNATIVES]
                 if hit.probability >= ALTERNATIVE_PROBABILITY),
                 offer_filing=bool({intent, best} & CASE_INTENTS))
+            await res.feedback.record_answer(citizen_id(tracker), entry.id, entry.topic)
             tag_route(dispatcher, "answer")
             return [
                 SlotSet("kb_entry", entry.id),

@@ -48,3 +48,25 @@ install_rasa() {
 
 ensure_env .venv install_bot requirements/bot.lock
 ensure_env .venv-rasa install_rasa requirements/rasa.lock requirements/rasa-engine.txt
+
+# The bulletin's charts write Chinese (bot/insight/charts.py looks the font up through
+# matplotlib): Debian's fonts-wqy-microhei, installed only when no Chinese font is there.
+ensure_cjk_font() {
+    if [ -n "$(find /usr/share/fonts /usr/local/share/fonts -iname '*wqy*' -o -iname '*notosanscjk*' \
+              -o -iname '*notoserifcjk*' -o -iname '*droidsansfallback*' 2>/dev/null | head -n 1)" ]; then
+        return 0
+    fi
+    if command -v apt-get > /dev/null && [ "$(id -u)" = 0 ]; then
+        echo "setup: installing a Chinese font for the charts (fonts-wqy-microhei)" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        if apt-get install -y -qq fonts-wqy-microhei > /dev/null 2>&1 \
+            || { apt-get update -qq > /dev/null 2>&1 \
+                 && apt-get install -y -qq fonts-wqy-microhei > /dev/null 2>&1; }; then
+            return 0
+        fi
+    fi
+    echo "setup: warning: no Chinese font; the bulletin's charts need one" \
+         "(apt-get install fonts-wqy-microhei, or fonts-noto-cjk)" >&2
+}
+
+ensure_cjk_font

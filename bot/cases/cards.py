@@ -39,7 +39,14 @@ EVENT_LABELS = {
     "deadline_reminder": "到期提醒",
     "overdue_alert": "超期督办",
     "pingpong_flag": "推诿提醒",
+    "marked": "标记",
+    "repeat_flagged": "重复诉求",
+    "alert_acked": "督办员确认预警",
 }
+
+# A case's mark (bot/cases/sensitive.py) and repeat rules, as staff read them.
+MARK_LABELS = {"sensitive": "敏感件", "urgent": "紧急件"}
+REPEAT_LABELS = {"citizen": "同一市民30天内多次反映", "place": "同一地点多人反映"}
 
 
 # Why a live conversation ended, as staff read it (the history stores the code).
@@ -71,8 +78,9 @@ def phone_text(case: Case, whole: bool) -> str:
 def card(case: Case) -> str:
     """The new-case card for the agents' group (phone masked)."""
     place = " ".join(p for p in (case.district, case.address) if p) or "未说明"
+    mark = f"【{MARK_LABELS[case.mark]}】" if case.mark in MARK_LABELS else ""
     return (
-        f"【新案件】{case.number}\n"
+        f"【新案件】{mark}{case.number}\n"
         f"类型：{case.kind.label}｜分类：{case.category or '待定'}\n"
         f"建议部门：{case.department or '待定'}\n"
         f"地点：{place}\n"
@@ -112,6 +120,9 @@ def detail(case: Case, events: list[CaseEvent], today: date, *, whole_phone: boo
         f"案件 {case.number}（{case.status.label}）",
         f"类型：{case.kind.label}｜分类：{case.category or '待定'}",
         f"部门：{case.department or '待定'}",
+        *([f"标记：{MARK_LABELS[case.mark]}"] if case.mark in MARK_LABELS else []),
+        *([f"重复诉求：{'；'.join(REPEAT_LABELS[r] for r in case.repeat_flag.split(','))}"]
+          if case.repeat_flag else []),
         *([f"分类建议（模型 {case.model_version or '未知'}）：{' / '.join(case.suggestions)}"]
           if case.suggestions else []),
         f"地点：{' '.join(p for p in (case.district, case.address) if p) or '未说明'}",
@@ -135,6 +146,11 @@ def detail(case: Case, events: list[CaseEvent], today: date, *, whole_phone: boo
             extra = f"→{event.detail.get('to')}（{event.detail.get('name') or ''}）"
         elif event.kind == "callback":
             extra = RATINGS.get(str(event.detail.get("rating")), "")
+        elif event.kind == "marked":
+            extra = MARK_LABELS.get(event.detail.get("mark"), "")
+        elif event.kind == "repeat_flagged":
+            extra = REPEAT_LABELS.get(event.detail.get("rule"), "")
+            text = text or "、".join(event.detail.get("cases") or [])
         elif event.kind == "supplemented":
             text = "；".join([text, *(f"{MERGED_LABELS[k]}{event.detail[k]}"
                                      for k in MERGED_LABELS if event.detail.get(k))])

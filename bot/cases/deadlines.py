@@ -31,6 +31,7 @@ WORKING_DAYS: dict[CaseKind, int] = {
 _warned_years: set[int] = set()
 
 
+@lru_cache(maxsize=8192)  # chinesecalendar scans its tables on every call
 def is_workday(day: date) -> bool:
     try:
         return chinese_calendar.is_workday(day)
@@ -52,6 +53,19 @@ def add_working_days(start: date, days: int) -> date:
         if is_workday(current):
             counted += 1
     return current
+
+
+@lru_cache(maxsize=65536)
+def working_days_between(start: date, end: date) -> int:
+    """The working days after `start` up to and including `end` (0 when `end` <= `start`):
+    a case filed on `start` and closed on `end` took this many working days."""
+    counted = 0
+    current = start
+    while current < end:
+        current += timedelta(days=1)
+        if is_workday(current):
+            counted += 1
+    return counted
 
 
 def deadline_for(kind: CaseKind, filed_at: datetime) -> date:

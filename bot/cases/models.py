@@ -156,6 +156,11 @@ class Case:
     closed_at: datetime | None = None
     suggestions: tuple[str, ...] = ()
     model_version: str | None = None
+    # Early warning (bot/cases/early_warning.py): 'sensitive' or 'urgent', the repeat rule(s)
+    # that flagged it, and its normalised place.
+    mark: str | None = None
+    repeat_flag: str | None = None
+    place_key: str | None = None
 
     @property
     def masked_phone(self) -> str:
@@ -186,6 +191,9 @@ class Case:
             closed_at=datetime.fromisoformat(row["closed_at"]) if row["closed_at"] else None,
             suggestions=tuple(json.loads(row["suggestions"] or "[]")),
             model_version=row["model_version"],
+            mark=row["mark"],
+            repeat_flag=row["repeat_flag"],
+            place_key=row["place_key"],
         )
 
 

@@ -11,9 +11,10 @@ from typing import Any
 
 import aiosqlite
 
-from bot.cases import cards
+from bot.cases import cards, early_warning
 from bot.cases.deadlines import deadline_for, local_date
 from bot.cases.models import TRANSITIONS, Case, CaseDraft, CaseEvent, CaseStatus
+from bot.cases.sensitive import Signal, load_signals
 from bot.cases.similarity import similarity
 from bot.store.db import Database, utcnow
 from bot.store.outbox import ENQUEUE_SQL, enqueue, enqueue_params
@@ -126,11 +127,17 @@ class CaseStore:
     """Named async operations on cases; each write is one transaction with its event."""
 
     def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow,
-                 agents_chat_id: int | None = None) -> None:
+                 agents_chat_id: int | None = None,
+                 supervisor_ids: frozenset[int] = frozenset(),
+                 signals: Callable[[], tuple[Signal, ...]] = load_signals) -> None:
         self.db = db
         self.clock = clock
         # New cases are posted here as cards, through the outbox, in the filing transaction.
         self.agents_chat_id = agents_chat_id
+        # Sensitive and repeated cases are told to the supervisors (these and those granted
+        # in chat) in the filing transaction; `signals` gives the sensitive signals' list.
+        self.supervisor_ids = supervisor_ids
+        self.signals = signals
         self._pending: list[tuple[CaseDraft, str | None, asyncio.Future[Case]]] = []
         self._flusher: asyncio.Task | None = None
 
@@ -230,6 +237,8 @@ class CaseStore:
         conn.execute(EVENT_SQL, event_params(
             case.id, now, f"citizen:{draft.citizen_id}", "filed",
             {"kind": draft.kind.value, "photos": list(draft.photos)}))
+        case = early_warning.check_filing(conn, case, now, signals=self.signals(),
+                                          configured_supervisors=self.supervisor_ids)
         if self.agents_chat_id is not None:
             conn.execute(ENQUEUE_SQL, enqueue_params(
                 chat_id=self.agents_chat_id, text=cards.card(case),

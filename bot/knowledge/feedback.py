@@ -48,6 +48,15 @@ class FeedbackStore:
                 (self.clock().isoformat(), citizen_id, mask_personal(question)[:500], route),
             )
 
+    async def record_answer(self, citizen_id: int, entry_id: str, topic: str) -> None:
+        """A policy question the bot answered (the supervisors' direct-answer rate counts
+        these: `bot.insight.figures`). Only the entry is kept, not the wording."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                "INSERT INTO kb_answers (at, citizen_id, entry_id, topic) VALUES (?, ?, ?, ?)",
+                (self.clock().isoformat(), citizen_id, entry_id, topic),
+            )
+
     async def record_unresolved(self, citizen_id: int, question: str) -> None:
         """The citizen's question whose answer they marked 「没解决」."""
         await self.record_miss(citizen_id, question, UNHELPFUL)

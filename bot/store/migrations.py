@@ -270,4 +270,58 @@ MIGRATIONS: list[Migration] = [
             "CREATE INDEX category_examples_by_time ON category_examples (decided_at)",
         ),
     ),
+    (
+        "0012_early_warning",
+        (
+            # Marked when filed from data/sensitive.yml: 'sensitive' (敏感件) or 'urgent'
+            # (紧急件); NULL for an ordinary case.
+            "ALTER TABLE cases ADD COLUMN mark TEXT",
+            # A repeat request: 'citizen' (the same citizen, the same matter, three times in
+            # 30 days), 'place' (the same place from several citizens) or 'citizen,place'.
+            "ALTER TABLE cases ADD COLUMN repeat_flag TEXT",
+            # The district and the address, normalised (bot/cases/repeats.py): the same place.
+            "ALTER TABLE cases ADD COLUMN place_key TEXT",
+            ("CREATE INDEX cases_by_place ON cases (place_key, created_at)"
+             " WHERE place_key IS NOT NULL"),
+            "CREATE INDEX cases_by_time ON cases (created_at)",
+            # Every early warning sent to the supervisors: a sensitive or urgent case, a
+            # repeat request, a hot spot. `key` makes each one once; a supervisor's /ack
+            # fills `acked_by` and `acked_at`. `case_ids` is a JSON list.
+            """
+            CREATE TABLE alerts (
+                id INTEGER PRIMARY KEY,
+                kind TEXT NOT NULL,
+                key TEXT NOT NULL UNIQUE,
+                raised_at TEXT NOT NULL,
+                district TEXT,
+                category TEXT,
+                place TEXT,
+                summary TEXT NOT NULL,
+                case_ids TEXT NOT NULL DEFAULT '[]',
+                detail TEXT NOT NULL DEFAULT '{}',
+                acked_by INTEGER,
+                acked_at TEXT
+            )
+            """,
+            "CREATE INDEX alerts_by_time ON alerts (raised_at)",
+            "CREATE INDEX alerts_by_kind ON alerts (kind, raised_at)",
+        ),
+    ),
+    (
+        "0013_kb_answers",
+        (
+            # Every policy question the bot answered (after a choice from the list too): the
+            # entry, not the wording. The direct-answer rate counts these (bot/insight/figures.py).
+            """
+            CREATE TABLE kb_answers (
+                id INTEGER PRIMARY KEY,
+                at TEXT NOT NULL,
+                citizen_id INTEGER NOT NULL,
+                entry_id TEXT NOT NULL,
+                topic TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX kb_answers_by_time ON kb_answers (at)",
+        ),
+    ),
 ]

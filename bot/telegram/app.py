@@ -31,10 +31,11 @@ from bot.cases.desk import CaseDesk
 from bot.cases.handoffs import Handoffs
 from bot.cases.notices import Notices
 from bot.cases.reports import Reports
-from bot.cases.roles import Roles
+from bot.cases.roles import Role, Roles
 from bot.cases.store import CaseStore
 from bot.cases.supervision import Supervision
 from bot.config import CHINA, ROOT, Settings
+from bot.insight.hotspots import HotSpots
 from bot.nlp import emergency
 from bot.rasa.client import RasaClient
 from bot.safety.incidents import EmergencyLog
@@ -119,9 +120,30 @@ async def retrain(context: HotlineContext) -> None:
     log.info("nightly retraining (exit %s): %s", process.returncode, " | ".join(lines))
 
 
+# The weekly bulletin to every supervisor: Monday 08:30 China time (PTB counts 0 as Sunday).
+BULLETIN_AT = dt_time(8, 30, tzinfo=CHINA)
+BULLETIN_DAYS = (1,)
+
+
+async def weekly_bulletin(context: HotlineContext) -> None:
+    """Sends last week's bulletin (charts and caption) to every supervisor."""
+    services = context.bot_data
+    bulletin = await staff.make_bulletin(services)
+    for chat_id in sorted(await services.roles.members(Role.SUPERVISOR)):
+        try:
+            await staff.send_bulletin(context.bot, chat_id, bulletin)
+        except TelegramError as exc:  # never opened a chat with the bot, or blocked it
+            log.warning("could not send the weekly bulletin to %s: %s", chat_id, exc)
+    log.info("weekly bulletin %s sent", bulletin.period)
+
+
 async def supervise(context: HotlineContext) -> None:
-    """The periodic 督办 pass; what it enqueues goes out at once."""
+    """The periodic 督办 pass and the hot-spot pass; what they enqueue goes out at once."""
     await context.bot_data.supervision.run_once()
+    try:
+        await context.bot_data.hotspots.run_once()
+    except Exception:  # a failed hot-spot pass must not stop the 督办 reminders
+        log.exception("hot-spot pass failed")
     context.bot_data.delivery.wake()
 
 
@@ -141,7 +163,8 @@ def build_application(
         services = app.bot_data
         services.settings = settings
         services.db = db
-        services.cases = CaseStore(db, agents_chat_id=settings.agents_chat_id)
+        services.cases = CaseStore(db, agents_chat_id=settings.agents_chat_id,
+                                   supervisor_ids=settings.supervisor_ids)
         services.state = TelegramState(db)
         services.rasa = RasaClient(settings.rasa_urls, settings.rasa_timeout)
         services.emergencies = EmergencyLog(db)
@@ -158,6 +181,7 @@ def build_application(
         services.outbox = Outbox(db)
         services.delivery = DeliveryWorker(services.outbox, app.bot)
         services.supervision = Supervision(db, notices, services.handoffs)
+        services.hotspots = HotSpots(db, services.roles)
         await services.state.forget_old_updates()
         for data in await services.state.unfinished():
             # Cut off by a crash, and acknowledged to Telegram already: handled again.
@@ -172,6 +196,8 @@ def build_application(
             app.job_queue.run_repeating(supervise, interval=settings.supervision_seconds,
                                         first=1.0, name="supervision")
             app.job_queue.run_daily(retrain, RETRAIN_AT, name="retrain")
+            app.job_queue.run_daily(weekly_bulletin, BULLETIN_AT, days=BULLETIN_DAYS,
+                                    name="bulletin")
 
     async def post_stop(app: HotlineApp) -> None:
         if app.bot_data.delivery is not None:

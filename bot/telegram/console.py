@@ -50,7 +50,8 @@ class Console:
             self.printed = message["message_id"]
             chat = message["chat"]["id"]
             where = "" if chat == self.user_id else f"（发往 {chat}）"
-            self.out.write(f"\n12345{where} ▸ {message['text']}\n")
+            text = message.get("text") or f"[图片] {message.get('caption') or ''}"
+            self.out.write(f"\n12345{where} ▸ {text}\n")
             markup = message.get("reply_markup") or {}
             rows = markup.get("inline_keyboard") or []
             if rows:

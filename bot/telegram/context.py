@@ -15,6 +15,7 @@ from bot.cases.roles import Roles
 from bot.cases.store import CaseStore
 from bot.cases.supervision import Supervision
 from bot.config import Settings
+from bot.insight.hotspots import HotSpots
 from bot.rasa.client import RasaClient
 from bot.safety.incidents import EmergencyLog
 from bot.store.db import Database
@@ -42,6 +43,7 @@ class Services:
     outbox: Outbox | None = None
     delivery: DeliveryWorker | None = None
     supervision: Supervision | None = None
+    hotspots: HotSpots | None = None
     departments: Directory | None = None
     limiter: CitizenLimiter | None = None
     # What each chat's last turn did (emergency, answer, clarify, case, smalltalk …), kept

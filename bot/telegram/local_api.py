@@ -4,7 +4,9 @@
 the Bot API methods this bot uses, as strictly as Telegram does (empty or
 over-long texts, callback data over 64 bytes, any parse mode (the bot sends plain text),
 edits that change nothing, a callback query answered twice and unknown chats
-are all refused). It is reached in two ways:
+are all refused; so are photos that are not PNG or JPEG, captions over 1,024 characters
+and media groups of fewer than 2 or more than 10). Uploaded files reach it as `_files`
+(part name to bytes); what it accepted is kept in `uploads`. It is reached in two ways:
 
 * `LocalRequest`, a python-telegram-bot request object, calls it in-process;
 * `serve_http` puts it on 127.0.0.1 so the real HTTP stack talks to it.
@@ -64,6 +66,26 @@ class Call:
     at: float = field(default_factory=time.monotonic)
 
 
+def check_caption(params: dict[str, Any]) -> str | None:
+    """A photo's caption, refused as Telegram refuses it: over 1,024 characters, or with a
+    parse mode (plain text only, as for messages)."""
+    caption = params.get("caption")
+    if caption is not None and len(str(caption)) > 1024:
+        raise ApiError(400, "Bad Request: message caption is too long")
+    if params.get("parse_mode"):
+        raise ApiError(400, "Bad Request: the hotline bot sends plain text only (no parse_mode)")
+    return str(caption) if caption else None
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """(width, height) of a PNG or JPEG upload; anything else is refused as Telegram does."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data.startswith(b"\xff\xd8\xff"):
+        return 1, 1  # a JPEG's size sits in a later segment; no test needs it
+    raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+
+
 def check_text(params: dict[str, Any]) -> str:
     """The text of a sent or edited message, refused as Telegram refuses it: empty, over
     4,096 characters, or with a parse mode (this bot sends plain text only, so nothing a
@@ -87,6 +109,7 @@ class LocalBotApi:
         self.chats: dict[int, dict[str, Any]] = {}
         self.menus: dict[str, list[str]] = {}  # setMyCommands: "default" or "chat:<id>" -> names
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self.uploads: dict[str, bytes] = {}  # file_id -> the photo the bot uploaded
         self.blocked: set[int] = set()
         # Update ids only grow, across runs too, like Telegram's: the bot remembers handled ids.
         self._update_ids = itertools.count(int(time.time() * 1000))
@@ -357,6 +380,68 @@ class LocalBotApi:
         }
         if markup:
             message["reply_markup"] = markup
+        return self._deliver(chat, message)
+
+    def _photo(self, ref: Any, params: dict[str, Any], part: str) -> list[dict[str, Any]]:
+        """The PhotoSize list of a photo sent as an upload (`attach://name`, or the part
+        itself) or as the file_id of one uploaded before."""
+        files = params.get("_files") or {}
+        if isinstance(ref, str) and ref.startswith("attach://"):
+            data = files.get(ref.removeprefix("attach://"))
+        elif isinstance(ref, str) and ref in self.uploads:
+            data = self.uploads[ref]
+        else:
+            data = files.get(part)
+        if not data:
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        if len(data) > 10 * 1024 * 1024:
+            raise ApiError(400, "Bad Request: PHOTO_SAVE_FILE_INVALID")
+        width, height = image_size(data)
+        if width + height > 10_000 or max(width, height) > 20 * min(width, height):
+            raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        file_id = f"photo-{len(self.uploads) + 1}"
+        self.uploads[file_id] = data
+        return [{"file_id": file_id, "file_unique_id": f"u{file_id}", "width": width,
+                 "height": height, "file_size": len(data)}]
+
+    def _photo_message(self, chat: dict[str, Any], photo: list[dict[str, Any]],
+                       caption: str | None, group: str | None = None) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id(),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": self.bot_user,
+            "photo": photo,
+        }
+        if caption:
+            message["caption"] = caption
+        if group:
+            message["media_group_id"] = group
+        return self._deliver(chat, message)
+
+    async def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(params)
+        caption = check_caption(params)
+        return self._photo_message(chat, self._photo(params.get("photo"), params, "photo"),
+                                   caption)
+
+    async def _api_sendMediaGroup(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        chat = self._chat(params)
+        media = params.get("media")
+        if isinstance(media, str):
+            media = json.loads(media)
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise ApiError(400, "Bad Request: MEDIA_GROUP_COUNT_INVALID")
+        items = []
+        for item in media:
+            if item.get("type") != "photo":
+                raise ApiError(400, "Bad Request: the hotline bot sends photo albums only")
+            items.append((self._photo(item.get("media"), params, ""), check_caption(item)))
+        group = f"album-{self._last_id + 1}"
+        return [self._photo_message(chat, photo, caption, group) for photo, caption in items]
+
+    def _deliver(self, chat: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
+        """Keeps a message the bot sent and wakes whoever waits on its chat."""
         self.messages[(chat["id"], message["message_id"])] = message
         self.received_at[(chat["id"], message["message_id"])] = time.monotonic()
         self._outgoing.setdefault(chat["id"], []).append(message)
@@ -453,6 +538,10 @@ class LocalRequest(BaseRequest):
                          ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data is not None else {}
+        files = request_data.multipart_data if request_data is not None else {}
+        if files:
+            params["_files"] = {name: content if isinstance(content, bytes) else content.read()
+                                for name, (_, content, *_) in files.items()}
         try:
             return _response(await self.api.call(api_method, params))
         except ApiError as error:
@@ -484,6 +573,9 @@ async def serve_http(api: LocalBotApi, host: str = "127.0.0.1", port: int = 0):
         else:
             form = await request.post()
             params = decode_form({k: v for k, v in form.items() if isinstance(v, str)})
+            files = {k: v.file.read() for k, v in form.items() if isinstance(v, web.FileField)}
+            if files:
+                params["_files"] = files
         try:
             status, body = _response(await api.call(method, params))
         except ApiError as error:

@@ -13,21 +13,24 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 
-from telegram import Bot, BotCommand, BotCommandScopeChat, Update
+from telegram import Bot, BotCommand, BotCommandScopeChat, InputMediaPhoto, Update
 from telegram.error import BadRequest, TelegramError
 
 from bot.cases import cards
+from bot.cases.alerts import Alert
 from bot.cases.deadlines import CHINA, format_date, local_date
 from bot.cases.desk import CaseStillOpen, ClaimResult, NotAssignee, Staff
 from bot.cases.handoffs import HandoffBusy
 from bot.cases.models import CATEGORIES, Case, normalize_case_number
 from bot.cases.roles import ROLE_WORDS, Role, Roles
 from bot.cases.store import CaseClosed, CaseNotFound
+from bot.insight import warnings
+from bot.insight.bulletin import Bulletin, build, last_full_week, week_of
 from bot.safety.emergency import LABELS, EmergencyKind
 from bot.store.db import utcnow
 from bot.store.outbox import Button, Buttons
 from bot.telegram import citizen, render, texts
-from bot.telegram.context import HotlineContext
+from bot.telegram.context import HotlineContext, Services
 
 log = logging.getLogger(__name__)
 
@@ -420,6 +423,74 @@ async def emergencies_command(update: Update, context: HotlineContext) -> None:
                      f"{' · 人工对话中' if r.during == 'handoff' else ''} · 市民 {r.citizen_id}\n"
                      f"  {r.text[:120]}")
     await answer(update, "\n".join(lines))
+
+
+async def make_bulletin(services: Services, day: date | None = None) -> Bulletin:
+    """The bulletin of the week (Monday to Sunday, China) holding `day`, or of the last
+    full week; its files go under the data folder."""
+    start, end = week_of(day) if day else last_full_week(utcnow())
+    return await build(services.db, start, end, services.settings.data_dir / "bulletin")
+
+
+async def send_bulletin(bot: Bot, chat_id: int, bulletin: Bulletin) -> None:
+    """The bulletin's charts as one album, the short caption on the first."""
+    await bot.send_media_group(chat_id, [
+        InputMediaPhoto(path.read_bytes(), filename=path.name,
+                        caption=bulletin.caption if i == 0 else None)
+        for i, path in enumerate(bulletin.charts)])
+
+
+@command("bulletin", (Role.SUPERVISOR, Role.ADMIN), "周报图表：/bulletin [日期]",
+         "用法：/bulletin [2026-11-30]（该日所在的一周；不写则为上一个完整周）")
+async def bulletin_command(update: Update, context: HotlineContext) -> None:
+    """/bulletin [YYYY-MM-DD]: the week's bulletin, its charts with a short caption."""
+    rest = arguments(update)
+    try:
+        day = date.fromisoformat(rest) if rest else None
+    except ValueError:
+        await answer(update, usage("bulletin"))
+        return
+    bulletin = await make_bulletin(context.bot_data, day)
+    await send_bulletin(context.bot, update.effective_chat.id, bulletin)
+
+
+def alert_line(alert: Alert) -> str:
+    when = alert.raised_at.astimezone(CHINA).strftime("%m-%d %H:%M")
+    seen = "" if alert.acked_by is None else f"｜已确认（{alert.acked_by}）"
+    return f"#{alert.id} {when}【{alert.kind.label}】{alert.summary}{seen}"
+
+
+@command("alerts", (Role.SUPERVISOR, Role.ADMIN), "未确认的预警：敏感件、重复诉求、热点",
+         "用法：/alerts")
+async def alerts_command(update: Update, context: HotlineContext) -> None:
+    """/alerts: the newest early warnings nobody has acknowledged."""
+    pending = await warnings.unacknowledged(context.bot_data.db)
+    if not pending:
+        await answer(update, "没有未确认的预警。")
+        return
+    await answer(update, "未确认的预警（/ack 编号 确认）：\n"
+                 + "\n".join(alert_line(a) for a in pending))
+
+
+@command("ack", (Role.SUPERVISOR,), "确认预警：/ack 预警编号",
+         "用法：/ack 预警编号（预警消息末尾的数字）")
+async def ack_command(update: Update, context: HotlineContext) -> None:
+    """/ack 编号: the supervisor has seen the alert and takes it up."""
+    raw = arguments(update).strip().lstrip("#")
+    if not raw.isdigit():
+        await answer(update, usage("ack"))
+        return
+    try:
+        alert, newly = await warnings.acknowledge(context.bot_data.db, int(raw),
+                                                  update.effective_user.id)
+    except warnings.AlertNotFound:
+        await answer(update, f"没有编号为 {raw} 的预警。")
+        return
+    if newly:
+        await answer(update, f"已确认预警 #{alert.id}【{alert.kind.label}】，已记入相关案件的办理记录。")
+    else:
+        await answer(update, f"预警 #{alert.id} 已由 {alert.acked_by} 于 "
+                     f"{alert.acked_at.astimezone(CHINA).strftime('%m-%d %H:%M')} 确认过。")
 
 
 async def _role_change(update: Update, context: HotlineContext, grant: bool) -> None:

@@ -29,6 +29,9 @@ async def test_a_clear_question_is_answered_with_channel_review_date_and_feedbac
                                                       helpful="no")
     assert SlotSet("kb_entry", entry.id) in events
     assert SlotSet("kb_topic", "housing_fund") in events
+    # Counted for the supervisors' direct-answer rate: the entry, not the wording.
+    rows = await res.db.fetchall("SELECT citizen_id, entry_id, topic FROM kb_answers")
+    assert [tuple(r) for r in rows] == [(4242, entry.id, "housing_fund")]
 
 
 async def test_an_answer_shows_the_next_likely_entries_in_the_same_message(res, domain):
@@ -50,6 +53,8 @@ async def test_a_chosen_candidate_is_answered_directly(res, domain):
                            entities=[{"entity": "kb_entry", "value": "pen-transfer"}])
     await ActionAnswerPolicy().run(dispatcher, tracker, domain)
     assert dispatcher.messages[0]["text"].startswith(res.kb["pen-transfer"].answer)
+    rows = await res.db.fetchall("SELECT entry_id FROM kb_answers")
+    assert [r[0] for r in rows] == ["pen-transfer"]
 
 
 async def test_gibberish_finds_nothing_and_is_recorded_as_a_miss(res, domain):
@@ -58,6 +63,7 @@ async def test_gibberish_finds_nothing_and_is_recorded_as_a_miss(res, domain):
     assert "没有找到" in dispatcher.messages[0]["text"]
     misses = await res.feedback.top_misses()
     assert [(m.question, m.route) for m in misses] == [("zzqqxx", "fallback")]
+    assert await res.db.fetchall("SELECT * FROM kb_answers") == []
 
 
 async def test_feedback_is_stored(res, domain):
