@@ -7,7 +7,7 @@ one matter, complained of every week all year: these make the baseline and must 
 nothing), and planted clusters (a new matter at one place, 4 to 12 citizens within two days,
 each writing it in their own words). The hot-spot pass is replayed every 12 hours over
 the year: the whole replay, and one live pass (`HotSpots.run_once`, reading the store)
-at the end, are timed, with `bot.insight.figures.compute` over the year when it exists.
+at the end, are timed, and `bot.insight.figures.compute` over the year.
 
 A planted cluster is found when one alert holds at least half of its cases; an alert
 that holds no planted case at all is false.
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import random
 import tempfile
 import time
@@ -31,7 +30,7 @@ import numpy as np
 from bench.local import report
 from bot.cases.departments import DISTRICTS
 from bot.cases.repeats import place_key
-from bot.insight import hotspots
+from bot.insight import figures, hotspots
 from bot.insight.hotspots import CASE_COLUMNS, Corpus, HotSpots, find_hotspots
 from bot.store.db import Database
 
@@ -185,13 +184,9 @@ async def run(total: int, clusters: int, seed: int) -> dict:
             live = HotSpots(db, clock=lambda: end)
             await live.run_once()
             live_pass = time.perf_counter() - began
-            figures_s = None
-            if importlib.util.find_spec("bot.insight.figures") is not None:
-                figures = importlib.import_module("bot.insight.figures")
-                if hasattr(figures, "compute"):
-                    began = time.perf_counter()
-                    await figures.compute(db, START, end)
-                    figures_s = time.perf_counter() - began
+            began = time.perf_counter()
+            await figures.compute(db, START, end)
+            figures_s = time.perf_counter() - began
         finally:
             await db.close()
     planted = set().union(*truth)
@@ -215,11 +210,9 @@ async def run(total: int, clusters: int, seed: int) -> dict:
         "vectorise_and_graph_s": round(built, 2),
         "hotspot_replay_s": round(replay, 2),
         "hotspot_live_pass_s": round(live_pass, 2),
-        "figures_s": round(figures_s, 2) if figures_s is not None else None,
-        "figures_plus_live_pass_s": (round(figures_s + live_pass, 2)
-                                     if figures_s is not None else None),
-        "figures_plus_replay_s": (round(figures_s + replay, 2)
-                                  if figures_s is not None else None),
+        "figures_s": round(figures_s, 2),
+        "figures_plus_live_pass_s": round(figures_s + live_pass, 2),
+        "figures_plus_replay_s": round(figures_s + replay, 2),
         "similar": hotspots.SIMILAR, "min_citizens": hotspots.MIN_CITIZENS,
         "alpha": hotspots.ALPHA,
         "median_planted_size": float(np.median([len(c) for c in truth])),
