@@ -16,11 +16,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline, make_union
 
 from bot.cases.departments import Directory, load_directory
+from bot.config import ROOT
 from bot.nlp.keyword_mix import KeywordMixedClassifier
 from bot.nlp.keywords import KeywordScorer, load_keywords
 from bot.nlp.search import normalize
 from bot.nlp.training_data import CATEGORY_KEYWORDS, CaseExample, case_examples
+from bot.nlp.vectors import SentenceVectors
 
+# The written examples' sentence vectors, kept so a retrain does not embed them again.
+CASE_VECTORS = ROOT / "models" / "case-vectors.npz"
 # Share of the keyword lists (data/category_keywords.yml) in the final mix.
 KEYWORD_WEIGHT = 0.2
 
@@ -93,3 +97,30 @@ class CaseClassifier(KeywordMixedClassifier):
             department.id if department else None,
             tuple(str(self.pipeline.classes_[i]) for i in order),
         )
+
+
+class LearnedCaseClassifier(CaseClassifier):
+    """The seed model's n-gram reader mixed with a sentence-vector reader (`meaning`, a
+    fitted classifier over unit-length sentence vectors) trained by `bot.nlp.learning` on
+    the seed and the confirmed examples. Same interface as `CaseClassifier`."""
+
+    def __init__(self, base: CaseClassifier, meaning, share: float, version: str) -> None:
+        super().__init__(base.pipeline, base.directory, base.keywords, base.keyword_weight,
+                         version=version)
+        self.meaning = meaning
+        self.share = share
+
+    def probabilities_many(self, texts: list[str]) -> np.ndarray:
+        mixed = super().probabilities_many(texts)
+        read = self.meaning.predict_proba(unit_rows(SentenceVectors(1.0, CASE_VECTORS).embed(texts)))
+        aligned = np.zeros_like(mixed)
+        columns = {c: i for i, c in enumerate(self.pipeline.classes_)}
+        for j, category in enumerate(self.meaning.classes_):
+            if category in columns:
+                aligned[:, columns[category]] = read[:, j]
+        return (1 - self.share) * mixed + self.share * aligned
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1."""
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)

@@ -42,9 +42,14 @@ import joblib
 import numpy as np
 
 from bot.cases.examples import Example, ExampleStore
-from bot.config import ROOT, Settings
+from bot.config import Settings
 from bot.jsonlines import read_items
-from bot.nlp.categories import CaseClassifier
+from bot.nlp.categories import (
+    CASE_VECTORS,
+    CaseClassifier,
+    LearnedCaseClassifier,
+    unit_rows,
+)
 from bot.nlp.evaluate import macro_f1
 from bot.nlp.training_data import CaseExample, case_examples
 from bot.nlp.vectors import SentenceVectors
@@ -56,8 +61,9 @@ REAL_WEIGHT = 10.0
 MEANING_SHARE = 0.7
 # Regularisation of the sentence vectors' reader.
 MEANING_C = 10.0
-# The written examples' sentence vectors, kept so a retrain does not embed them again.
-SEED_VECTORS = ROOT / "models" / "case-vectors.npz"
+# (LearnedCaseClassifier lives in bot.nlp.categories, not here: a class pickled while this
+# module runs as `python -m bot.nlp.learning` would be saved as `__main__.…` and could not
+# be loaded by the action server.)
 # The newest share of the confirmed examples, held back to score a candidate …
 HELD_BACK = 0.2
 # … and never fewer than this many (with fewer examples in all, nothing is held back and
@@ -169,33 +175,8 @@ def split(examples: list[Example]) -> tuple[list[Example], list[Example]]:
     return examples[:-held], examples[-held:]
 
 
-class LearnedCaseClassifier(CaseClassifier):
-    """The seed model's n-gram reader mixed with a sentence-vector reader trained on the
-    seed and the confirmed examples. Same interface as `CaseClassifier`."""
-
-    def __init__(self, base: CaseClassifier, meaning, share: float, version: str) -> None:
-        super().__init__(base.pipeline, base.directory, base.keywords, base.keyword_weight,
-                         version=version)
-        self.meaning = meaning
-        self.share = share
-
-    def probabilities_many(self, texts: list[str]) -> np.ndarray:
-        mixed = super().probabilities_many(texts)
-        read = self.meaning.predict_proba(_unit(_vectors().embed(texts)))
-        aligned = np.zeros_like(mixed)
-        columns = {c: i for i, c in enumerate(self.pipeline.classes_)}
-        for j, category in enumerate(self.meaning.classes_):
-            if category in columns:
-                aligned[:, columns[category]] = read[:, j]
-        return (1 - self.share) * mixed + self.share * aligned
-
-
 def _vectors() -> SentenceVectors:
-    return SentenceVectors(1.0, SEED_VECTORS)
-
-
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+    return SentenceVectors(1.0, CASE_VECTORS)
 
 
 def candidate_model(train: list[Example], version: str, base: CaseClassifier,
@@ -208,7 +189,7 @@ def candidate_model(train: list[Example], version: str, base: CaseClassifier,
     vectors = _vectors()
     written = vectors.embed_cached([e.text for e in seed])
     real = vectors.embed([e.text for e in train])
-    features = _unit(np.vstack([written, real]))
+    features = unit_rows(np.vstack([written, real]))
     labels = [e.category for e in seed] + [e.category for e in train]
     weights = [1.0] * len(seed) + [REAL_WEIGHT] * len(train)
     meaning = LogisticRegression(C=MEANING_C, max_iter=3000)

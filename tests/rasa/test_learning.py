@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +15,7 @@ import pytest
 
 from actions.resources import Resources
 from bot.cases.examples import ExampleStore
-from bot.config import Settings
+from bot.config import ROOT, Settings
 from bot.nlp import learning
 from bot.nlp.classifiers import load_classifiers
 from bot.store.db import Database
@@ -112,3 +115,20 @@ def test_make_learn_records_masked_examples_and_prints_before_and_after(settings
     stored = asyncio.run(examples(db_settings, []))
     assert len(stored) == 12 and all("13912345678" not in e.text for e in stored)
     assert all(e.source.startswith("import:r") for e in stored)
+
+
+def test_a_model_promoted_by_the_command_loads_in_another_process(settings, seed):
+    """`python -m bot.nlp.learning` runs the module as __main__: what it saves must still
+    load where the action server and triage load it."""
+    lines = [json.dumps({"id": f"c{i}", "text": t, "category": "环境保护"}, ensure_ascii=False)
+             for i, t in enumerate(noise(12))]
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.nlp.learning", "learn"], input="\n".join(lines) + "\n",
+        capture_output=True, text=True, timeout=600, cwd=ROOT, check=False,
+        env={**os.environ, "HOTLINE_DATA_DIR": str(settings.data_dir),
+             "HOTLINE_DB_PATH": str(settings.db_path)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "promoted" in done.stdout
+    model = learning.in_use(settings, seed)
+    assert model is not seed and model.version == "v0001"
+    assert model.predict(noise(1)[0]).category == "环境保护"
