@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import sys
@@ -137,7 +138,7 @@ def registry_stamp(settings: Settings) -> float | None:
 
 @dataclass
 class Outcome:
-    candidate: str
+    candidate: str | None  # None: skipped, nothing new to learn from
     promoted: bool
     held_back: int
     trained_on: int
@@ -145,6 +146,9 @@ class Outcome:
     after: dict[str, float]
 
     def lines(self) -> list[str]:
+        if self.candidate is None:
+            return [f"skipped: the {self.trained_on} confirmed examples are those the last "
+                    "candidate was trained on; the model in use stays"]
         verdict = "promoted" if self.promoted else "not promoted (worse than the model in use)"
         return [
             (f"candidate {self.candidate}: trained on {self.trained_on} confirmed examples "
@@ -197,11 +201,28 @@ def candidate_model(train: list[Example], version: str, base: CaseClassifier,
     return LearnedCaseClassifier(base, meaning, MEANING_SHARE, version)
 
 
+def examples_digest(examples: list[Example]) -> str:
+    """What a candidate would be trained and scored on, as one hash."""
+    digest = hashlib.sha256()
+    for e in examples:
+        digest.update(json.dumps([e.source, e.text, e.category, e.department],
+                                 ensure_ascii=False).encode())
+    return digest.hexdigest()
+
+
 def retrain(settings: Settings, examples: list[Example], seed_model: CaseClassifier,
             now: datetime | None = None) -> Outcome:
-    """Trains a candidate, scores it against the model in use, promotes it if not worse."""
+    """Trains a candidate, scores it against the model in use, promotes it if not worse.
+
+    Skipped when there are no confirmed examples, or when they are exactly those of the
+    last candidate: it would be the same model again (and another version file a night).
+    """
     registry = Registry.open(registry_dir(settings))
     current = registry.load(registry.current) if registry.current else seed_model
+    digest = examples_digest(examples)
+    last = next((h for h in reversed(registry.history) if h["event"] == "retrained"), None)
+    if not examples or (last is not None and last.get("examples") == digest):
+        return Outcome(None, False, 0, len(examples), {}, {})
     train, held = split(examples)
     scored_on = held or train
     candidate = candidate_model(train, registry.next_version(), seed_model)
@@ -212,6 +233,7 @@ def retrain(settings: Settings, examples: list[Example], seed_model: CaseClassif
         "at": (now or datetime.now(UTC)).isoformat(), "event": "retrained",
         "candidate": candidate.version, "replacing": current.version, "promoted": promoted,
         "trained_on": len(train), "held_back": len(held), "before": before, "after": after,
+        "examples": digest,
     })
     if promoted:
         registry.promoted.append(candidate.version)

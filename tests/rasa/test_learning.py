@@ -71,10 +71,14 @@ async def test_a_worse_candidate_is_not_promoted_and_the_seed_stays_in_use(setti
 
 async def test_a_candidate_that_is_not_worse_is_promoted_and_one_command_rolls_back(
         settings, seed):
-    right = [(t, "环境保护") for t in noise(25)]
-    first = learning.retrain(settings, await examples(settings, right), seed)
+    right = [(t, "环境保护") for t in noise(30)]
+    first = learning.retrain(settings, await examples(settings, right[:25]), seed)
     assert first.promoted and first.after["macro_f1"] >= first.before["macro_f1"]
     assert learning.in_use(settings, seed).version == first.candidate == "v0001"
+    # The same examples again (a night with nothing confirmed): no new candidate.
+    again = learning.retrain(settings, await examples(settings, right[:25]), seed)
+    assert again.candidate is None and not again.promoted
+    assert learning.Registry.open(learning.registry_dir(settings)).versions() == ["v0001"]
     second = learning.retrain(settings, await examples(settings, right), seed)
     assert second.promoted and learning.in_use(settings, seed).version == "v0002"
 
@@ -84,6 +88,13 @@ async def test_a_candidate_that_is_not_worse_is_promoted_and_one_command_rolls_b
     assert learning.in_use(settings, seed) is seed
     with pytest.raises(SystemExit):
         learning.rollback(settings)
+
+
+def test_with_no_confirmed_examples_nothing_is_trained(settings, seed):
+    outcome = learning.retrain(settings, [], seed)
+    assert outcome.candidate is None and not outcome.promoted
+    assert "skipped" in outcome.lines()[0]
+    assert learning.Registry.open(learning.registry_dir(settings)).versions() == []
 
 
 async def test_the_action_server_picks_up_a_promotion_without_a_restart(settings, seed):
