@@ -324,4 +324,19 @@ MIGRATIONS: list[Migration] = [
             "CREATE INDEX kb_answers_by_time ON kb_answers (at)",
         ),
     ),
+    (
+        "0014_leases",
+        (
+            # A named lease: `holder` may act under `name` until `expires_at` (ISO text, UTC).
+            # Several bot processes share the store: a job runs where its lease is held,
+            # and each process holds "run:<its id>" while it is alive (bot/store/leases.py).
+            """
+            CREATE TABLE leases (
+                name TEXT PRIMARY KEY,
+                holder TEXT NOT NULL,
+                expires_at TEXT NOT NULL
+            )
+            """,
+        ),
+    ),
 ]
