@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,54 @@ def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
     return path if path.is_absolute() else ROOT / path
 
 
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0 (true or false), got {raw!r}")
+
+
+def _listen(env: Mapping[str, str], name: str, default: tuple[str, int]) -> tuple[str, int]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    host, _, port = raw.rpartition(":")
+    host = host.strip("[]")  # [::1]:8443
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{name} must be host:port, e.g. 127.0.0.1:8443, got {raw!r}")
+    return host, int(port)
+
+
+# Telegram's rule for setWebhook's secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def _webhook(env: Mapping[str, str], token: str | None) -> tuple[str | None, str | None]:
+    """HOTLINE_WEBHOOK_URL and HOTLINE_WEBHOOK_SECRET, checked together: webhook mode
+    needs a token, an HTTPS URL and a secret Telegram will send with every update."""
+    url = env.get("HOTLINE_WEBHOOK_URL", "").strip() or None
+    secret = env.get("HOTLINE_WEBHOOK_SECRET", "").strip() or None
+    if url is None:
+        return None, secret
+    if not url.startswith("https://"):
+        raise ConfigError(f"HOTLINE_WEBHOOK_URL must be an https:// URL (Telegram posts"
+                          f" only to HTTPS), got {url!r}")
+    if token is None:
+        raise ConfigError("HOTLINE_WEBHOOK_URL is set but TELEGRAM_BOT_TOKEN is not:"
+                          " webhook mode needs the bot's token")
+    if secret is None:
+        raise ConfigError("HOTLINE_WEBHOOK_SECRET is required when HOTLINE_WEBHOOK_URL is set:"
+                          " without it anyone who finds the URL could post updates")
+    if not WEBHOOK_SECRET.fullmatch(secret):
+        raise ConfigError("HOTLINE_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9,"
+                          " _ and - (Telegram's rule for secret_token)")
+    return url, secret
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the bot, the actions and the scripts read from the environment."""
@@ -73,6 +122,18 @@ class Settings:
     citizen_rate_per_minute: float = 20.0
     handoff_idle_minutes: float = 30.0
     supervision_seconds: float = 60.0
+    # Webhook mode (bot/telegram/webhook.py) when webhook_url is set; long polling otherwise.
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_register: bool = True
+    webhook_max_connections: int = 40
+
+    @property
+    def webhook_mode(self) -> bool:
+        """True when Telegram posts updates to `webhook_url` instead of being polled."""
+        return self.webhook_url is not None
 
     @property
     def tracker_db_path(self) -> Path:
@@ -109,8 +170,17 @@ class Settings:
             agents_chat_id = int(chat) if chat else None
         except ValueError as exc:
             raise ConfigError(f"HOTLINE_AGENTS_CHAT_ID must be a chat id, got {chat!r}") from exc
+        token = env.get("TELEGRAM_BOT_TOKEN", "").strip() or None
+        webhook_url, webhook_secret = _webhook(env, token)
+        webhook_host, webhook_port = _listen(env, "HOTLINE_WEBHOOK_LISTEN",
+                                             (cls.webhook_host, cls.webhook_port))
+        max_connections = _int(env, "HOTLINE_WEBHOOK_MAX_CONNECTIONS",
+                               cls.webhook_max_connections)
+        if not 1 <= max_connections <= 100:
+            raise ConfigError("HOTLINE_WEBHOOK_MAX_CONNECTIONS must be 1 to 100 (Telegram's"
+                              f" range), got {max_connections}")
         return cls(
-            telegram_token=env.get("TELEGRAM_BOT_TOKEN", "").strip() or None,
+            telegram_token=token,
             telegram_base_url=env.get("TELEGRAM_BASE_URL", "").strip() or cls.telegram_base_url,
             telegram_base_file_url=(
                 env.get("TELEGRAM_BASE_FILE_URL", "").strip() or cls.telegram_base_file_url
@@ -133,4 +203,10 @@ class Settings:
                                         cls.handoff_idle_minutes),
             supervision_seconds=_float(env, "HOTLINE_SUPERVISION_SECONDS",
                                        cls.supervision_seconds),
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            webhook_host=webhook_host,
+            webhook_port=webhook_port,
+            webhook_register=_bool(env, "HOTLINE_WEBHOOK_REGISTER", cls.webhook_register),
+            webhook_max_connections=max_connections,
         )

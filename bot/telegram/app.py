@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
+import uuid
+from collections.abc import Awaitable, Callable
 from datetime import time as dt_time
 from datetime import timedelta
 
@@ -40,13 +43,14 @@ from bot.nlp import emergency
 from bot.rasa.client import RasaClient
 from bot.safety.incidents import EmergencyLog
 from bot.store.db import Database
+from bot.store.leases import Leases
 from bot.store.outbox import Outbox
 from bot.telegram import citizen, render, staff, texts
 from bot.telegram.context import HotlineApp, HotlineContext, Services
 from bot.telegram.delivery import DeliveryWorker
 from bot.telegram.limits import CitizenLimiter
 from bot.telegram.staff import STAFF as STAFF_ROLES
-from bot.telegram.state import TelegramState
+from bot.telegram.state import HEARTBEAT, TelegramState
 from bot.telegram.updates import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
@@ -137,6 +141,37 @@ async def weekly_bulletin(context: HotlineContext) -> None:
     log.info("weekly bulletin %s sent", bulletin.period)
 
 
+# Several bot processes may share the store (webhook mode): each job runs in the process
+# that holds its lease. A repeating job's holder renews it at every run and keeps it while
+# it lives; another process takes it over once it has lapsed. A daily or weekly job's
+# lease outlasts its run on purpose, so that the others' firing of the same schedule,
+# moments later by their clocks, finds it held; it has lapsed long before the next one.
+DELIVERY = "job:delivery"
+SUPERVISION = "job:supervision"
+DELIVERY_LEASE = timedelta(seconds=30)
+SCHEDULED_LEASE = timedelta(hours=1)
+
+Job = Callable[[HotlineContext], Awaitable[None]]
+
+
+def leased(job: Job, name: str, ttl: timedelta) -> Job:
+    """`job`, run only by the process that holds (or can take) the lease `name`."""
+
+    @functools.wraps(job)
+    async def run_if_held(context: HotlineContext) -> None:
+        if await context.bot_data.leases.hold(name, ttl):
+            await job(context)
+        else:
+            log.debug("%s: another process holds the lease", name)
+
+    return run_if_held
+
+
+async def heartbeat(context: HotlineContext) -> None:
+    """Renews this run's lease: the updates it has started are its own while it lives."""
+    await context.bot_data.state.heartbeat()
+
+
 async def supervise(context: HotlineContext) -> None:
     """The periodic 督办 pass and the hot-spot pass; what they enqueue goes out at once."""
     await context.bot_data.supervision.run_once()
@@ -163,9 +198,12 @@ def build_application(
         services = app.bot_data
         services.settings = settings
         services.db = db
+        services.leases = Leases(db, holder=uuid.uuid4().hex)
         services.cases = CaseStore(db, agents_chat_id=settings.agents_chat_id,
                                    supervisor_ids=settings.supervisor_ids)
-        services.state = TelegramState(db)
+        services.state = TelegramState(db, services.leases)
+        # Long polling has one process take the updates; a webhook may have several.
+        await services.state.start(exclusive=not settings.webhook_mode)
         services.rasa = RasaClient(settings.rasa_urls, settings.rasa_timeout)
         services.emergencies = EmergencyLog(db)
         # The emergency classifier is trained once per process, before the first message.
@@ -179,12 +217,15 @@ def build_application(
         services.callbacks = Callbacks(db, notices)
         services.reports = Reports(db)
         services.outbox = Outbox(db)
-        services.delivery = DeliveryWorker(services.outbox, app.bot)
+        services.delivery = DeliveryWorker(
+            services.outbox, app.bot,
+            may_send=lambda: services.leases.hold(DELIVERY, DELIVERY_LEASE))
         services.supervision = Supervision(db, notices, services.handoffs)
         services.hotspots = HotSpots(db, services.roles)
         await services.state.forget_old_updates()
-        for data in await services.state.unfinished():
-            # Cut off by a crash, and acknowledged to Telegram already: handled again.
+        # A webhook update cut off by a crash was never answered, so Telegram sends it
+        # again; one fetched by getUpdates was acknowledged and is replayed from the store.
+        for data in [] if settings.webhook_mode else await services.state.unfinished():
             log.warning("handling update %s again: the last run stopped mid-turn",
                         data.get("update_id"))
             await app.update_queue.put(Update.de_json(data, app.bot))
@@ -193,11 +234,15 @@ def build_application(
         # Both survive restarts: what to send and what was acted on are in the database.
         services.delivery.start()
         if app.job_queue is not None:
-            app.job_queue.run_repeating(supervise, interval=settings.supervision_seconds,
-                                        first=1.0, name="supervision")
-            app.job_queue.run_daily(retrain, RETRAIN_AT, name="retrain")
-            app.job_queue.run_daily(weekly_bulletin, BULLETIN_AT, days=BULLETIN_DAYS,
-                                    name="bulletin")
+            app.job_queue.run_repeating(heartbeat, interval=HEARTBEAT, name="heartbeat")
+            app.job_queue.run_repeating(
+                leased(supervise, SUPERVISION,
+                       timedelta(seconds=3 * settings.supervision_seconds)),
+                interval=settings.supervision_seconds, first=1.0, name="supervision")
+            app.job_queue.run_daily(leased(retrain, "job:retrain", SCHEDULED_LEASE),
+                                    RETRAIN_AT, name="retrain")
+            app.job_queue.run_daily(leased(weekly_bulletin, "job:bulletin", SCHEDULED_LEASE),
+                                    BULLETIN_AT, days=BULLETIN_DAYS, name="bulletin")
 
     async def post_stop(app: HotlineApp) -> None:
         if app.bot_data.delivery is not None:
@@ -208,6 +253,11 @@ def build_application(
         await post_stop(app)
         if services.rasa is not None:
             await services.rasa.close()
+        if services.state is not None:
+            # Hand over at once what this process held: its updates, delivery, supervision.
+            for name in (DELIVERY, SUPERVISION):
+                await services.leases.release(name)
+            await services.state.stop()
         if services.db is not None:
             await services.db.close()
 
@@ -220,8 +270,12 @@ def build_application(
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
+    if settings.webhook_mode:
+        builder = builder.updater(None)  # updates come from bot/telegram/webhook.py
     if request is not None:
-        builder = builder.request(request).get_updates_request(updates_request or request)
+        builder = builder.request(request)
+        if not settings.webhook_mode:
+            builder = builder.get_updates_request(updates_request or request)
     else:
         builder = builder.base_url(settings.telegram_base_url).base_file_url(
             settings.telegram_base_file_url)

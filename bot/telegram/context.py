@@ -19,6 +19,7 @@ from bot.insight.hotspots import HotSpots
 from bot.rasa.client import RasaClient
 from bot.safety.incidents import EmergencyLog
 from bot.store.db import Database
+from bot.store.leases import Leases
 from bot.store.outbox import Outbox
 from bot.telegram.delivery import DeliveryWorker
 from bot.telegram.limits import CitizenLimiter
@@ -31,6 +32,7 @@ class Services:
 
     settings: Settings | None = None
     db: Database | None = None
+    leases: Leases | None = None  # held by this run (process): its jobs, its liveness
     cases: CaseStore | None = None
     state: TelegramState | None = None
     rasa: RasaClient | None = None
