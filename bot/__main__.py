@@ -1,4 +1,5 @@
-"""Runs the bot: long-polls Telegram when TELEGRAM_BOT_TOKEN is set, else the console chat.
+"""Runs the bot: long-polls Telegram when TELEGRAM_BOT_TOKEN is set (or serves a webhook
+when HOTLINE_WEBHOOK_URL is set too), else the console chat.
 
 usage: python -m bot [--console]
 """
@@ -42,6 +43,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from bot.telegram.app import build_application
+
+    if settings.webhook_mode:
+        from bot.telegram.webhook import WebhookServer
+
+        log.info("starting in webhook mode: %s, listening on %s:%s; database %s",
+                 settings.webhook_url, settings.webhook_host, settings.webhook_port,
+                 settings.db_path)
+        print(f"Telegram 模式：Webhook {settings.webhook_url}，监听 {settings.webhook_host}:"
+              f"{settings.webhook_port}；数据库 {settings.db_path}", file=sys.stderr, flush=True)
+        asyncio.run(WebhookServer(build_application(settings), settings).run(handle_signals=True))
+        return 0
 
     log.info("starting in Telegram mode (%s); database %s", settings.telegram_base_url,
              settings.db_path)

@@ -41,7 +41,7 @@ CHAT_ACTIONS = {
 }
 # Form fields that stay strings even when they look like JSON (a message "42").
 STRING_FIELDS = {"text", "caption", "callback_query_id", "data", "query", "description",
-                 "url", "inline_message_id", "file_id", "emoji"}
+                 "url", "inline_message_id", "file_id", "emoji", "secret_token"}
 
 
 class ApiError(Exception):
@@ -111,6 +111,7 @@ class LocalBotApi:
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.uploads: dict[str, bytes] = {}  # file_id -> the photo the bot uploaded
         self.blocked: set[int] = set()
+        self.webhook: dict[str, Any] | None = None  # setWebhook's parameters, if set
         # Update ids only grow, across runs too, like Telegram's: the bot remembers handled ids.
         self._update_ids = itertools.count(int(time.time() * 1000))
         self._message_ids = itertools.count(1)
@@ -313,7 +314,20 @@ class LocalBotApi:
         return self.bot_user
 
     async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = None
         return True
+
+    async def _api_setWebhook(self, params: dict[str, Any]) -> bool:
+        url = params.get("url", "")
+        if not url.startswith("https://"):
+            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        self.webhook = dict(params)
+        return True
+
+    async def _api_getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
+        webhook = self.webhook or {}
+        return {"url": webhook.get("url", ""), "has_custom_certificate": False,
+                "pending_update_count": 0}
 
     async def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
         commands = params.get("commands")
