@@ -45,14 +45,20 @@ def main(argv: list[str] | None = None) -> int:
     from bot.telegram.app import build_application
 
     if settings.webhook_mode:
-        from bot.telegram.webhook import WebhookServer
+        from bot.telegram.webhook import ListenError, WebhookServer
 
         log.info("starting in webhook mode: %s, listening on %s:%s; database %s",
                  settings.webhook_url, settings.webhook_host, settings.webhook_port,
                  settings.db_path)
         print(f"Telegram 模式：Webhook {settings.webhook_url}，监听 {settings.webhook_host}:"
               f"{settings.webhook_port}；数据库 {settings.db_path}", file=sys.stderr, flush=True)
-        asyncio.run(WebhookServer(build_application(settings), settings).run(handle_signals=True))
+        try:
+            asyncio.run(WebhookServer(build_application(settings), settings).run(
+                handle_signals=True))
+        except ListenError as exc:
+            log.error("%s", exc)
+            print(f"无法监听 / {exc} (HOTLINE_WEBHOOK_LISTEN)", file=sys.stderr)
+            return 2
         return 0
 
     log.info("starting in Telegram mode (%s); database %s", settings.telegram_base_url,

@@ -17,6 +17,7 @@ import hmac
 import json
 import logging
 import signal
+import socket
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -114,6 +115,24 @@ def webhook_app(application: HotlineApp, secret: str, path: str) -> Starlette:
     )
 
 
+class ListenError(OSError):
+    """The webhook server cannot bind its address (in use, not this machine's, …)."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, before anything else starts: a second process on the
+    same address fails here, with a message, rather than inside uvicorn."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return sock
+
+
 class _Server(uvicorn.Server):
     """uvicorn's server, leaving signals to `WebhookServer.run`: uvicorn raises a SIGTERM
     again once it has served, which would end the process before the Application stops
@@ -135,9 +154,11 @@ class WebhookServer:
         self.application = application
         self.settings = settings
         app = webhook_app(application, settings.webhook_secret, webhook_path(settings.webhook_url))
+        self.host = host or settings.webhook_host
+        self.requested_port = settings.webhook_port if port is None else port
+        self.socket: socket.socket | None = None
         self.server = _Server(uvicorn.Config(
-            app, host=host or settings.webhook_host,
-            port=settings.webhook_port if port is None else port,
+            app, host=self.host, port=self.requested_port,
             lifespan="off", log_config=None, access_log=False,
             # Let an update being handled finish (Rasa's timeout and a reply or two).
             timeout_graceful_shutdown=int(settings.rasa_timeout) + 15,
@@ -147,7 +168,9 @@ class WebhookServer:
     @property
     def port(self) -> int:
         """The port bound (useful when 0 asked for a free one)."""
-        return self.server.servers[0].sockets[0].getsockname()[1]
+        if self.socket is None:
+            raise RuntimeError("the webhook server is not listening")
+        return self.socket.getsockname()[1]
 
     async def register(self) -> None:
         """Tells Telegram where to post updates, with the secret to send with each."""
@@ -167,17 +190,19 @@ class WebhookServer:
         be serving it, and Telegram keeps what it cannot deliver until one answers.
         """
         app = self.application
+        self.socket = listen(self.host, self.requested_port)
         loop = asyncio.get_running_loop()
         signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
         for signum in signals:
             loop.add_signal_handler(signum, self.stop)
         try:
-            await self._run(app)
+            await self._run(app, self.socket)
         finally:
             for signum in signals:
                 loop.remove_signal_handler(signum)
+            self.socket.close()
 
-    async def _run(self, app: HotlineApp) -> None:
+    async def _run(self, app: HotlineApp, sock: socket.socket) -> None:
         await app.initialize()
         try:
             # run_polling() would call these hooks; here this method drives the Application.
@@ -187,7 +212,7 @@ class WebhookServer:
                 await self.register()
             await app.start()
             try:
-                serving = asyncio.create_task(self.server.serve())
+                serving = asyncio.create_task(self.server.serve(sockets=[sock]))
                 while not (self.server.started or serving.done()):
                     await asyncio.sleep(0.01)
                 if self.server.started:

@@ -20,7 +20,7 @@ from bot.store.outbox import enqueue
 from bot.telegram.app import DELIVERY, SUPERVISION, build_application
 from bot.telegram.context import HotlineApp
 from bot.telegram.local_api import LocalBotApi, LocalRequest
-from bot.telegram.webhook import SECRET_HEADER, WebhookServer
+from bot.telegram.webhook import SECRET_HEADER, ListenError, WebhookServer
 from tests.telegram.conftest import CITIZEN, RasaStub
 
 SECRET = "hotline_webhook-secret-2026"
@@ -220,6 +220,18 @@ async def test_the_outbox_is_delivered_once_by_several_processes(webhook_setting
         for chat in chats:
             assert texts_to(api, chat) == ["第1条", "第2条"]
         assert await first.app.bot_data.leases.holder_of(DELIVERY) in (first.run, second.run)
+
+
+async def test_a_second_process_on_a_taken_address_stops_before_starting(webhook_settings,
+                                                                        rasa):
+    api = LocalBotApi()
+    async with serving(webhook_settings, api) as first:
+        taken = replace(webhook_settings, webhook_port=first.server.port, webhook_register=False)
+        second = build_application(taken, request=LocalRequest(api))
+        with pytest.raises(ListenError, match=r"cannot listen on 127\.0\.0\.1"):
+            await WebhookServer(second, taken).run()
+        assert not second.running
+        assert len(api.calls_of("getMe")) == 1  # the second never started its Application
 
 
 def test_webhook_mode_needs_a_secret_an_https_url_and_a_token():
