@@ -88,6 +88,9 @@ async def limit_rate(update: Update, context: HotlineContext) -> None:
     elif tell and update.effective_chat is not None:
         with contextlib.suppress(TelegramError):
             await context.bot.send_message(update.effective_chat.id, texts.SLOW_DOWN)
+    # Dropped on purpose is handled: a redelivery, here or in another process, is dropped
+    # too, and is not left looking as if this process were still at it.
+    await context.state.finish_update(update.update_id)
     raise ApplicationHandlerStop
 
 
@@ -295,7 +298,7 @@ def register_handlers(app: HotlineApp) -> None:
     app.add_handler(TypeHandler(Update, limit_rate), group=-1)
     # This group runs after every other, also after a handler raised (PTB goes on to the
     # next group once the error handler has answered): only then is the update handled.
-    # An update the rate limit stopped stays started, dropped if this run sees it again.
+    # An update the rate limit stops is recorded as handled there.
     app.add_handler(TypeHandler(Update, finish_update), group=FINISH_GROUP)
 
     app.add_handler(CommandHandler("start", staff.start))

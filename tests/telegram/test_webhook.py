@@ -152,6 +152,19 @@ async def test_an_update_in_hand_elsewhere_is_sent_back_to_retry(webhook_setting
     assert len(rasa.requests) == 1
 
 
+async def test_an_update_dropped_by_the_rate_limit_is_not_sent_back_by_another_process(
+        webhook_settings, rasa):
+    settings = replace(webhook_settings, citizen_rate_per_minute=1)
+    api = LocalBotApi()
+    second_settings = replace(settings, webhook_register=False)
+    async with serving(settings, api) as first, serving(second_settings, api) as second:
+        assert (await first.post(await api.send_text(CITIZEN, "第一句"))).status_code == 200
+        flood = await api.send_text(CITIZEN, "第二句")
+        assert (await first.post(flood)).status_code == 200  # over the limit: dropped
+        assert (await second.post(flood)).status_code == 200  # a redelivery: dropped too
+    assert [r["message"] for r in rasa.requests] == ["第一句"]
+
+
 async def test_an_update_left_started_by_a_process_that_died_is_handled_by_another(
         webhook_settings, rasa):
     api = LocalBotApi()
