@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
-from bot.store.db import Database, utcnow
+from bot.store.db import Connection, Database, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +46,8 @@ def _button(stored: list[str]) -> Button:
 
 
 ENQUEUE_SQL = (
-    "INSERT OR IGNORE INTO outbox (created_at, chat_id, text, buttons, case_id, purpose,"
-    " dedupe_key, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO outbox (created_at, chat_id, text, buttons, case_id, purpose,"
+    " dedupe_key, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 
 
@@ -62,7 +60,7 @@ def enqueue_params(*, chat_id: int, text: str, purpose: str, at: datetime,
             case_id, purpose, key, at.isoformat())
 
 
-async def enqueue(conn: aiosqlite.Connection, **message: Any) -> None:
+async def enqueue(conn: Connection, **message: Any) -> None:
     """Adds a message inside the caller's transaction; a repeated `key` adds nothing.
 
     Takes the keywords of `enqueue_params`.
@@ -139,6 +137,7 @@ class Outbox:
 
     async def counts(self) -> dict[str, int]:
         row = await self.db.fetchone(
-            "SELECT sum(sent_at IS NOT NULL), sum(failed_at IS NOT NULL),"
-            " sum(sent_at IS NULL AND failed_at IS NULL) FROM outbox")
+            "SELECT count(*) FILTER (WHERE sent_at IS NOT NULL),"
+            " count(*) FILTER (WHERE failed_at IS NOT NULL),"
+            " count(*) FILTER (WHERE sent_at IS NULL AND failed_at IS NULL) FROM outbox")
         return {"sent": row[0] or 0, "failed": row[1] or 0, "pending": row[2] or 0}
