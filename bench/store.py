@@ -21,13 +21,13 @@ from pathlib import Path
 from bench.local import percentile, report
 from bot.cases.models import CaseDraft, CaseKind
 from bot.cases.store import CaseStore
-from bot.store.db import Database
+from bot.store.db import open_database
 
 
 async def writer(path: Path, first: int, count: int, latencies: list[float],
                  concurrency: int) -> None:
     """One connection (one process), filing from `concurrency` tasks at once."""
-    db = await Database.open(path)
+    db = await open_database(path)
     store = CaseStore(db, agents_chat_id=-100900)
     try:
         await asyncio.gather(*(
@@ -51,14 +51,14 @@ async def file_some(store: CaseStore, ids: range, latencies: list[float]) -> Non
 async def run(cases: int, writers: int, concurrency: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "hotline.db"
-        await (await Database.open(path)).close()  # migrations, outside the timing
+        await (await open_database(path)).close()  # migrations, outside the timing
         latencies: list[float] = []
         per = cases // writers
         started = time.perf_counter()
         await asyncio.gather(*(writer(path, w * per, per, latencies, concurrency)
                                for w in range(writers)))
         elapsed = time.perf_counter() - started
-        db = await Database.open(path)
+        db = await open_database(path)
         try:
             counts = {table: (await db.fetchone(f"SELECT count(*) FROM {table}"))[0]
                       for table in ("cases", "case_events", "outbox")}
