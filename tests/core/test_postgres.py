@@ -18,6 +18,7 @@ import pytest
 
 from bot.cases.models import CaseDraft, CaseKind
 from bot.cases.store import CaseStore
+from bot.config import ConfigError, Settings
 from bot.store.db import StoreError, open_database
 from bot.store.migrations import MIGRATIONS, POSTGRES_MIGRATIONS
 from bot.store.outbox import Outbox, enqueue
@@ -33,6 +34,16 @@ def test_parameters_become_psycopgs_and_literals_and_casts_stay():
         "SELECT 1 WHERE actor LIKE 'staff:%%' AND x = %s")
     assert translate("SELECT (detail::jsonb ->> 'key'), 'a ? :b', 5 % 2") == (
         "SELECT (detail::jsonb ->> 'key'), 'a ? :b', 5 %% 2")
+
+
+def test_the_store_is_where_the_settings_put_it():
+    assert Settings.from_env({}).database == Settings.from_env({}).db_path
+    url = "postgresql://hotline:secret@db.internal:5432/hotline"
+    settings = Settings.from_env({"HOTLINE_DATABASE_URL": url})
+    assert settings.database == url
+    assert settings.database_shown == "postgresql://hotline@db.internal:5432/hotline"
+    with pytest.raises(ConfigError, match="postgresql://"):
+        Settings.from_env({"HOTLINE_DATABASE_URL": "mysql://root@127.0.0.1/hotline"})
 
 
 def test_both_backends_have_the_same_migrations_in_the_same_order():
