@@ -51,6 +51,14 @@ def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
     return path if path.is_absolute() else ROOT / path
 
 
+def _database_url(env: Mapping[str, str]) -> str:
+    raw = env.get("HOTLINE_DATABASE_URL", "").strip()
+    if raw and not raw.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("HOTLINE_DATABASE_URL must be empty (SQLite at HOTLINE_DB_PATH) or"
+                          f" a postgresql:// URL, got {raw.split('@')[-1]!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the bot, the actions and the scripts read from the environment."""
@@ -65,6 +73,8 @@ class Settings:
     rasa_shards: int = 1
     data_dir: Path = ROOT / "var"
     db_path: Path = ROOT / "var" / "hotline.db"
+    # postgresql://… puts the case store on PostgreSQL; empty keeps the SQLite file.
+    database_url: str = ""
     agent_ids: frozenset[int] = field(default_factory=frozenset)
     supervisor_ids: frozenset[int] = field(default_factory=frozenset)
     admin_ids: frozenset[int] = field(default_factory=frozenset)
@@ -89,6 +99,20 @@ class Settings:
         if self.rasa_shards <= 1:
             return [self.rasa_url]
         return [f"http://127.0.0.1:{self.rasa_port + i}" for i in range(self.rasa_shards)]
+
+    @property
+    def database(self) -> str | Path:
+        """Where the case store is, as `open_database` takes it: the URL, or the file."""
+        return self.database_url or self.db_path
+
+    @property
+    def database_shown(self) -> str:
+        """Where the case store is, for logs: the URL without its password, or the file."""
+        if not self.database_url:
+            return str(self.db_path)
+        scheme, _, rest = self.database_url.partition("://")
+        credentials, at, place = rest.rpartition("@")
+        return f"{scheme}://{credentials.split(':')[0]}{at}{place}"
 
     @property
     def log_dir(self) -> Path:
@@ -122,6 +146,7 @@ class Settings:
             rasa_shards=max(1, _int(env, "HOTLINE_RASA_SHARDS", cls.rasa_shards)),
             data_dir=data_dir,
             db_path=_path(env, "HOTLINE_DB_PATH", data_dir / "hotline.db"),
+            database_url=_database_url(env),
             agent_ids=_ids(env, "HOTLINE_AGENT_IDS"),
             supervisor_ids=_ids(env, "HOTLINE_SUPERVISOR_IDS"),
             admin_ids=_ids(env, "HOTLINE_ADMIN_IDS"),

@@ -199,6 +199,7 @@ def hotline_env(settings: Settings) -> dict[str, str]:
     return {
         "HOTLINE_DATA_DIR": str(settings.data_dir),
         "HOTLINE_DB_PATH": str(settings.db_path),
+        "HOTLINE_DATABASE_URL": settings.database_url,
         "HOTLINE_TRACKER_DB": str(settings.tracker_db_path),
         "RASA_PORT": str(settings.rasa_port),
         "ACTION_SERVER_PORT": str(settings.action_port),

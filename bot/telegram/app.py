@@ -39,7 +39,7 @@ from bot.insight.hotspots import HotSpots
 from bot.nlp import emergency
 from bot.rasa.client import RasaClient
 from bot.safety.incidents import EmergencyLog
-from bot.store.db import Database
+from bot.store.db import open_database
 from bot.store.outbox import Outbox
 from bot.telegram import citizen, render, staff, texts
 from bot.telegram.context import HotlineApp, HotlineContext, Services
@@ -110,7 +110,8 @@ async def retrain(context: HotlineContext) -> None:
         return
     settings = context.bot_data.settings
     env = {**os.environ, "HOTLINE_DATA_DIR": str(settings.data_dir),
-           "HOTLINE_DB_PATH": str(settings.db_path), "PYTHONPATH": str(ROOT)}
+           "HOTLINE_DB_PATH": str(settings.db_path),
+           "HOTLINE_DATABASE_URL": settings.database_url, "PYTHONPATH": str(ROOT)}
     process = await asyncio.create_subprocess_exec(
         str(python), "-m", "bot.nlp.learning", "retrain", cwd=ROOT, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
@@ -159,7 +160,7 @@ def build_application(
     """
 
     async def post_init(app: HotlineApp) -> None:
-        db = await Database.open(settings.db_path)
+        db = await open_database(settings.database)
         services = app.bot_data
         services.settings = settings
         services.db = db

@@ -68,24 +68,21 @@ class DeliveryWorker:
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Sends every row due now; returns how many were sent."""
-        async with self._lock:
-            items = await self.outbox.due()
-            by_chat: dict[int, list[Outgoing]] = {}
-            for item in items:
-                by_chat.setdefault(item.chat_id, []).append(item)
-            results = await asyncio.gather(*(self._send_chat(rows) for rows in by_chat.values()))
-            return sum(results)
+        """Sends every row due now; returns how many were sent.
 
-    async def _send_chat(self, items: list[Outgoing]) -> int:
-        sent = 0
-        for item in items:
-            outcome = await self._send(item)
-            if outcome == "sent":
-                sent += 1
-            elif outcome == "stop":  # keep this chat's order: later rows wait for this one
-                break
-        return sent
+        Each round claims every chat's next message (`Outbox.claim`) and sends them at
+        once; a chat's next message is claimable once this one is sent or given up, so
+        rounds go on until no chat has a due message left. A message to retry later
+        keeps its chat's later ones waiting: its order holds.
+        """
+        async with self._lock:
+            sent = 0
+            while items := await self.outbox.claim():
+                outcomes = await asyncio.gather(*(self._send(item) for item in items))
+                sent += outcomes.count("sent")
+                if all(outcome == "stop" for outcome in outcomes):
+                    break  # only retries: nothing new is due until their time comes
+            return sent
 
     async def _send(self, item: Outgoing) -> str:
         try:
