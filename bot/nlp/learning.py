@@ -147,8 +147,8 @@ class Outcome:
 
     def lines(self) -> list[str]:
         if self.candidate is None:
-            return [f"skipped: the {self.trained_on} confirmed examples are those the last "
-                    "candidate was trained on; the model in use stays"]
+            return [(f"skipped: the {self.trained_on} confirmed examples are those the last "
+                     "candidate was trained on; the model in use stays")]
         verdict = "promoted" if self.promoted else "not promoted (worse than the model in use)"
         return [
             (f"candidate {self.candidate}: trained on {self.trained_on} confirmed examples "
