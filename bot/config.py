@@ -51,6 +51,20 @@ def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
     return path if path.is_absolute() else ROOT / path
 
 
+def _redis_url(env: Mapping[str, str]) -> str:
+    raw = env.get("HOTLINE_REDIS_URL", "").strip()
+    if raw and not raw.startswith("redis://"):
+        raise ConfigError(f"HOTLINE_REDIS_URL must be redis://host:port/db, got {raw!r}")
+    return raw
+
+
+def _workers(env: Mapping[str, str], name: str) -> int:
+    count = _int(env, name, 1)
+    if count < 1:
+        raise ConfigError(f"{name} must be at least 1, got {count}")
+    return count
+
+
 def _database_url(env: Mapping[str, str]) -> str:
     raw = env.get("HOTLINE_DATABASE_URL", "").strip()
     if raw and not raw.startswith(("postgresql://", "postgres://")):
@@ -75,6 +89,9 @@ class Settings:
     db_path: Path = ROOT / "var" / "hotline.db"
     # postgresql://… puts the case store on PostgreSQL; empty keeps the SQLite file.
     database_url: str = ""
+    redis_url: str = ""
+    rasa_workers: int = 1
+    action_workers: int = 1
     agent_ids: frozenset[int] = field(default_factory=frozenset)
     supervisor_ids: frozenset[int] = field(default_factory=frozenset)
     admin_ids: frozenset[int] = field(default_factory=frozenset)
@@ -133,7 +150,7 @@ class Settings:
             agents_chat_id = int(chat) if chat else None
         except ValueError as exc:
             raise ConfigError(f"HOTLINE_AGENTS_CHAT_ID must be a chat id, got {chat!r}") from exc
-        return cls(
+        settings = cls(
             telegram_token=env.get("TELEGRAM_BOT_TOKEN", "").strip() or None,
             telegram_base_url=env.get("TELEGRAM_BASE_URL", "").strip() or cls.telegram_base_url,
             telegram_base_file_url=(
@@ -147,6 +164,9 @@ class Settings:
             data_dir=data_dir,
             db_path=_path(env, "HOTLINE_DB_PATH", data_dir / "hotline.db"),
             database_url=_database_url(env),
+            redis_url=_redis_url(env),
+            rasa_workers=_workers(env, "HOTLINE_RASA_WORKERS"),
+            action_workers=_workers(env, "HOTLINE_ACTION_WORKERS"),
             agent_ids=_ids(env, "HOTLINE_AGENT_IDS"),
             supervisor_ids=_ids(env, "HOTLINE_SUPERVISOR_IDS"),
             admin_ids=_ids(env, "HOTLINE_ADMIN_IDS"),
@@ -159,3 +179,7 @@ class Settings:
             supervision_seconds=_float(env, "HOTLINE_SUPERVISION_SECONDS",
                                        cls.supervision_seconds),
         )
+        if settings.rasa_workers > 1 and not settings.redis_url:
+            raise ConfigError("HOTLINE_RASA_WORKERS above 1 needs HOTLINE_REDIS_URL: Rasa "
+                              "serialises a conversation across workers with a Redis lock store")
+        return settings
