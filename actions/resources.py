@@ -19,7 +19,7 @@ from bot.nlp.learning import in_use, registry_stamp
 from bot.nlp.problems import ProblemDetector
 from bot.nlp.search import KnowledgeSearch
 from bot.nlp.topics import TopicClassifier
-from bot.store.db import Database
+from bot.store.db import Database, open_database
 
 
 @dataclass
@@ -49,7 +49,7 @@ class Resources:
     @classmethod
     async def open(cls, settings: Settings, classifiers: Classifiers | None = None) -> Resources:
         classifiers = classifiers or load_classifiers()
-        db = await Database.open(settings.db_path)
+        db = await open_database(settings.database)
         return cls(
             settings=settings,
             kb=classifiers.search.kb,

@@ -32,7 +32,7 @@ from bot.cases.departments import DISTRICTS
 from bot.cases.repeats import place_key
 from bot.insight import figures, hotspots
 from bot.insight.hotspots import CASE_COLUMNS, Corpus, HotSpots, find_hotspots
-from bot.store.db import Database
+from bot.store.db import Database, open_database
 
 START = datetime(2025, 12, 1, tzinfo=UTC)
 DAYS = 364
@@ -160,7 +160,7 @@ async def load(db: Database, rows: list[tuple]) -> None:
 async def run(total: int, clusters: int, seed: int) -> dict:
     rows, truth = synthesize(total, clusters, seed)
     with tempfile.TemporaryDirectory() as tmp:
-        db = await Database.open(Path(tmp) / "hotline.db")
+        db = await open_database(Path(tmp) / "hotline.db")
         try:
             await load(db, rows)
             end = START + timedelta(days=DAYS)

@@ -32,7 +32,7 @@ from bench.local import free_port, percentile, report
 from bot.cases.models import CASE_NUMBER_RE
 from bot.config import Settings
 from bot.rasa.stack import action_server, bot_process, rasa_servers, train_model
-from bot.store.db import Database
+from bot.store.db import open_database
 from bot.telegram import texts
 from bot.telegram.local_api import LocalBotApi, serve_http
 
@@ -216,7 +216,7 @@ async def drive(settings: Settings, citizens: int, duration: float, think: float
 
 
 async def store_check(settings: Settings, told: list[str]) -> dict:
-    db = await Database.open(settings.db_path)
+    db = await open_database(settings.database)
     try:
         rows = await db.fetchall("SELECT number FROM cases WHERE citizen_id >= ?",
                                  (FIRST_CITIZEN,))

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     if console:
         from bot.telegram.console import run_console
 
-        log.info("starting in local console mode; database %s", settings.db_path)
+        log.info("starting in local console mode; database %s", settings.database_shown)
         try:
             asyncio.run(run_console(settings))
         except KeyboardInterrupt:
@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     log.info("starting in Telegram mode (%s); database %s", settings.telegram_base_url,
-             settings.db_path)
-    print(f"Telegram 模式：长轮询 {settings.telegram_base_url}；数据库 {settings.db_path}",
+             settings.database_shown)
+    print(f"Telegram 模式：长轮询 {settings.telegram_base_url}；数据库 {settings.database_shown}",
           file=sys.stderr, flush=True)
     app = build_application(settings)
     app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)

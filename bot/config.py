@@ -100,6 +100,28 @@ def _webhook(env: Mapping[str, str], token: str | None) -> tuple[str | None, str
     return url, secret
 
 
+def _redis_url(env: Mapping[str, str]) -> str:
+    raw = env.get("HOTLINE_REDIS_URL", "").strip()
+    if raw and not raw.startswith("redis://"):
+        raise ConfigError(f"HOTLINE_REDIS_URL must be redis://host:port/db, got {raw!r}")
+    return raw
+
+
+def _workers(env: Mapping[str, str], name: str) -> int:
+    count = _int(env, name, 1)
+    if count < 1:
+        raise ConfigError(f"{name} must be at least 1, got {count}")
+    return count
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    raw = env.get("HOTLINE_DATABASE_URL", "").strip()
+    if raw and not raw.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("HOTLINE_DATABASE_URL must be empty (SQLite at HOTLINE_DB_PATH) or"
+                          f" a postgresql:// URL, got {raw.split('@')[-1]!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the bot, the actions and the scripts read from the environment."""
@@ -114,6 +136,11 @@ class Settings:
     rasa_shards: int = 1
     data_dir: Path = ROOT / "var"
     db_path: Path = ROOT / "var" / "hotline.db"
+    # postgresql://… puts the case store on PostgreSQL; empty keeps the SQLite file.
+    database_url: str = ""
+    redis_url: str = ""
+    rasa_workers: int = 1
+    action_workers: int = 1
     agent_ids: frozenset[int] = field(default_factory=frozenset)
     supervisor_ids: frozenset[int] = field(default_factory=frozenset)
     admin_ids: frozenset[int] = field(default_factory=frozenset)
@@ -152,6 +179,20 @@ class Settings:
         return [f"http://127.0.0.1:{self.rasa_port + i}" for i in range(self.rasa_shards)]
 
     @property
+    def database(self) -> str | Path:
+        """Where the case store is, as `open_database` takes it: the URL, or the file."""
+        return self.database_url or self.db_path
+
+    @property
+    def database_shown(self) -> str:
+        """Where the case store is, for logs: the URL without its password, or the file."""
+        if not self.database_url:
+            return str(self.db_path)
+        scheme, _, rest = self.database_url.partition("://")
+        credentials, at, place = rest.rpartition("@")
+        return f"{scheme}://{credentials.split(':')[0]}{at}{place}"
+
+    @property
     def log_dir(self) -> Path:
         return self.data_dir / "log"
 
@@ -179,7 +220,7 @@ class Settings:
         if not 1 <= max_connections <= 100:
             raise ConfigError("HOTLINE_WEBHOOK_MAX_CONNECTIONS must be 1 to 100 (Telegram's"
                               f" range), got {max_connections}")
-        return cls(
+        settings = cls(
             telegram_token=token,
             telegram_base_url=env.get("TELEGRAM_BASE_URL", "").strip() or cls.telegram_base_url,
             telegram_base_file_url=(
@@ -192,6 +233,10 @@ class Settings:
             rasa_shards=max(1, _int(env, "HOTLINE_RASA_SHARDS", cls.rasa_shards)),
             data_dir=data_dir,
             db_path=_path(env, "HOTLINE_DB_PATH", data_dir / "hotline.db"),
+            database_url=_database_url(env),
+            redis_url=_redis_url(env),
+            rasa_workers=_workers(env, "HOTLINE_RASA_WORKERS"),
+            action_workers=_workers(env, "HOTLINE_ACTION_WORKERS"),
             agent_ids=_ids(env, "HOTLINE_AGENT_IDS"),
             supervisor_ids=_ids(env, "HOTLINE_SUPERVISOR_IDS"),
             admin_ids=_ids(env, "HOTLINE_ADMIN_IDS"),
@@ -210,3 +255,7 @@ class Settings:
             webhook_register=_bool(env, "HOTLINE_WEBHOOK_REGISTER", cls.webhook_register),
             webhook_max_connections=max_connections,
         )
+        if settings.rasa_workers > 1 and not settings.redis_url:
+            raise ConfigError("HOTLINE_RASA_WORKERS above 1 needs HOTLINE_REDIS_URL: Rasa "
+                              "serialises a conversation across workers with a Redis lock store")
+        return settings

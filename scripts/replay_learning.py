@@ -28,7 +28,7 @@ from bot.cases.examples import Example, ExampleStore
 from bot.config import Settings
 from bot.nlp import learning
 from bot.nlp.classifiers import load_classifiers
-from bot.store.db import Database
+from bot.store.db import open_database
 
 
 def read(path: Path) -> list[dict]:
@@ -49,7 +49,7 @@ def read(path: Path) -> list[dict]:
 
 
 async def record(settings: Settings, items: list[dict]) -> list[Example]:
-    db = await Database.open(settings.db_path)
+    db = await open_database(settings.database)
     try:
         store = ExampleStore(db)
         start = datetime(2026, 1, 1, tzinfo=UTC)

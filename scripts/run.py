@@ -38,7 +38,7 @@ def main() -> int:
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     mode = "local console (no TELEGRAM_BOT_TOKEN)" if settings.local_mode else "Telegram long polling"
     say(f"mode: {mode}")
-    say(f"cases: {settings.db_path}; conversations: {settings.tracker_db_path}; logs: {settings.log_dir}")
+    say(f"cases: {settings.database_shown}; conversations: {settings.tracker_db_path}; logs: {settings.log_dir}")
 
     try:
         model = train_model()

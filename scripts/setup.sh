@@ -70,3 +70,25 @@ ensure_cjk_font() {
 }
 
 ensure_cjk_font
+
+# The case store's PostgreSQL tests and benchmark start a private server (scripts/pg.sh)
+# from Debian's PostgreSQL: installed here when missing. In CI (CI=true) the PostgreSQL
+# tests fail without it; elsewhere they skip and say why.
+ensure_postgresql() {
+    if ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1; then
+        return 0
+    fi
+    if command -v apt-get > /dev/null && [ "$(id -u)" = 0 ]; then
+        echo "setup: installing PostgreSQL for the case store's tests (postgresql)" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        if apt-get install -y -qq postgresql > /dev/null 2>&1 \
+            || { apt-get update -qq > /dev/null 2>&1 \
+                 && apt-get install -y -qq postgresql > /dev/null 2>&1; }; then
+            return 0
+        fi
+    fi
+    echo "setup: warning: no PostgreSQL; its store tests will skip (fail with CI=true)" \
+         "(apt-get install postgresql)" >&2
+}
+
+ensure_postgresql

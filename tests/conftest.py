@@ -1,4 +1,8 @@
-"""Fixtures shared by every test: a real SQLite file per test."""
+"""Fixtures shared by every test: a real store per test, a SQLite file by default.
+
+The store, desk, outbox and supervision tests (tests/core, tests/insight) run each test
+on both backends: their conftest sets `backend` to SQLite and PostgreSQL in turn.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.cases.store import CaseStore
-from bot.store.db import Database
+from bot.store.db import Database, open_database
+from tests.stores import PostgresServer, start_postgres, stop_postgres, unavailable
 
 
 class FrozenClock:
@@ -26,9 +31,45 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "hotline.db"
 
 
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The project's PostgreSQL (scripts/pg.sh), started once; None if it cannot start."""
+    try:
+        server = start_postgres()
+    except Exception as exc:
+        yield exc
+        return
+    yield server
+    stop_postgres(server)
+
+
 @pytest.fixture
-async def db(db_path: Path):
-    database = await Database.open(db_path)
+def postgres(postgres_server) -> PostgresServer:
+    """The PostgreSQL server, or the test skips (fails when CI=true)."""
+    if not isinstance(postgres_server, PostgresServer):
+        unavailable(str(postgres_server))
+    return postgres_server
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+def store_target(backend: str, db_path: Path, request) -> str | Path:
+    """Where this test's store is: the SQLite file, or a fresh PostgreSQL database's URL."""
+    if backend == "sqlite":
+        return db_path
+    server = request.getfixturevalue("postgres")
+    url = server.create()
+    request.addfinalizer(lambda: server.drop(url))
+    return url
+
+
+@pytest.fixture
+async def db(store_target: str | Path):
+    database = await open_database(store_target)
     yield database
     await database.close()
 

@@ -9,14 +9,13 @@ same warning is never raised twice. Listing and acknowledging them: bot/insight/
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-import aiosqlite
+from bot.store.db import Connection, SyncConnection
 
 
 class AlertKind(StrEnum):
@@ -67,8 +66,8 @@ class Alert:
 
 
 INSERT_SQL = (
-    "INSERT OR IGNORE INTO alerts (kind, key, raised_at, district, category, place, summary,"
-    " case_ids, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")
+    "INSERT INTO alerts (kind, key, raised_at, district, category, place, summary,"
+    " case_ids, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id")
 
 
 def insert_params(kind: AlertKind, key: str, at: datetime, summary: str, *,
@@ -79,14 +78,14 @@ def insert_params(kind: AlertKind, key: str, at: datetime, summary: str, *,
             json.dumps(list(case_ids)), json.dumps(detail or {}, ensure_ascii=False))
 
 
-def insert_in_thread(conn: sqlite3.Connection, *args: Any, **kwargs: Any) -> int | None:
+def insert_in_thread(conn: SyncConnection, *args: Any, **kwargs: Any) -> int | None:
     """Records an alert inside the caller's transaction (a plain sqlite3 connection, as
     filing uses); None if one with this key exists. Takes `insert_params`' arguments."""
     row = conn.execute(INSERT_SQL, insert_params(*args, **kwargs)).fetchone()
     return row[0] if row else None
 
 
-async def insert(conn: aiosqlite.Connection, *args: Any, **kwargs: Any) -> int | None:
+async def insert(conn: Connection, *args: Any, **kwargs: Any) -> int | None:
     """As `insert_in_thread`, on an aiosqlite connection."""
     async with conn.execute(INSERT_SQL, insert_params(*args, **kwargs)) as cursor:
         row = await cursor.fetchone()
@@ -96,7 +95,7 @@ async def insert(conn: aiosqlite.Connection, *args: Any, **kwargs: Any) -> int |
 SUPERVISORS_SQL = "SELECT user_id FROM staff_roles WHERE role = 'supervisor'"
 
 
-def supervisors_in_thread(conn: sqlite3.Connection, configured: Iterable[int]) -> list[int]:
+def supervisors_in_thread(conn: SyncConnection, configured: Iterable[int]) -> list[int]:
     """Every supervisor: the configured ones and those granted in chat."""
     return sorted(set(configured) | {row[0] for row in conn.execute(SUPERVISORS_SQL)})
 

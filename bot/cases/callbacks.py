@@ -7,14 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from bot.cases import cards
 from bot.cases.deadlines import format_date
 from bot.cases.models import Case, CaseStatus
 from bot.cases.notices import Notices
 from bot.cases.store import append_event, case_by_id, reopen
-from bot.store.db import Database, utcnow
+from bot.store.db import Connection, Database, utcnow
 from bot.store.outbox import enqueue
 
 COMMENT_WINDOW = timedelta(minutes=30)
@@ -28,15 +26,16 @@ class RatingResult:
     rating: str | None = None
 
 
-async def ask(conn: aiosqlite.Connection, case: Case, text: str, now: datetime) -> int:
+async def ask(conn: Connection, case: Case, text: str, now: datetime) -> int:
     """Tells the citizen the case is resolved (`text`, the result) and asks for a rating."""
-    cursor = await conn.execute(
-        "INSERT INTO callbacks (case_id, citizen_id, asked_at) VALUES (?, ?, ?)",
-        (case.id, case.citizen_id, now.isoformat()))
+    async with conn.execute(
+        "INSERT INTO callbacks (case_id, citizen_id, asked_at) VALUES (?, ?, ?) RETURNING id",
+        (case.id, case.citizen_id, now.isoformat())) as cursor:
+        (callback_id,) = await cursor.fetchone()
     await enqueue(conn, chat_id=case.chat_id, at=now, case_id=case.id,
                   text=cards.to_citizen_resolved(case, text), purpose="resolved",
-                  buttons=cards.rating_buttons(cursor.lastrowid))
-    return cursor.lastrowid
+                  buttons=cards.rating_buttons(callback_id))
+    return callback_id
 
 
 class Callbacks:

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-import aiosqlite
-
 from bot.cases import callbacks, cards, examples
 from bot.cases.deadlines import format_date
 from bot.cases.handoffs import Handoffs
@@ -28,7 +26,7 @@ from bot.cases.store import (
     reopen,
     update_case,
 )
-from bot.store.db import Database, utcnow
+from bot.store.db import Connection, Database, utcnow
 from bot.store.outbox import enqueue
 
 
@@ -70,7 +68,7 @@ class CaseDesk:
         self.clock = clock
 
     @staticmethod
-    async def _open_case(conn: aiosqlite.Connection, number: str, staff: Staff) -> Case:
+    async def _open_case(conn: Connection, number: str, staff: Staff) -> Case:
         """The open case; refused if another agent holds it (supervisors may act anyway)."""
         case = await case_by_number(conn, number)
         if not case.status.is_open:
@@ -80,7 +78,7 @@ class CaseDesk:
         return case
 
     @staticmethod
-    async def _take_if_free(conn: aiosqlite.Connection, case: Case, staff: Staff,
+    async def _take_if_free(conn: Connection, case: Case, staff: Staff,
                             now: datetime) -> Case:
         """Acting on an unclaimed case claims it."""
         if case.assignee_id is not None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -21,6 +20,7 @@ from bot.cases import alerts, cards, repeats
 from bot.cases.alerts import AlertKind
 from bot.cases.models import Case
 from bot.cases.sensitive import Mark, Signal, assess
+from bot.store.db import SyncConnection
 from bot.store.outbox import ENQUEUE_SQL, enqueue_params
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 EVENT_SQL = "INSERT INTO case_events (case_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?)"
 
 
-def _event(conn: sqlite3.Connection, case: Case, now: datetime, kind: str,
+def _event(conn: SyncConnection, case: Case, now: datetime, kind: str,
            detail: dict) -> None:
     conn.execute(EVENT_SQL, (case.id, now.isoformat(), "system", kind,
                              json.dumps(detail, ensure_ascii=False)))
@@ -42,7 +42,7 @@ def _place_text(case: Case) -> str:
     return " ".join(p for p in (case.district, case.address) if p) or "未说明"
 
 
-def _alert(conn: sqlite3.Connection, supervisors: list[int], case: Case, now: datetime,
+def _alert(conn: SyncConnection, supervisors: list[int], case: Case, now: datetime,
            kind: AlertKind, key: str, head: str, case_ids: list[int],
            detail: dict) -> int | None:
     """Records the alert and sends it to every supervisor; None if it was raised before."""
@@ -65,7 +65,7 @@ def _alert(conn: sqlite3.Connection, supervisors: list[int], case: Case, now: da
     return alert_id
 
 
-def _alerted_before(conn: sqlite3.Connection, kind: AlertKind, now: datetime, *,
+def _alerted_before(conn: SyncConnection, kind: AlertKind, now: datetime, *,
                     case_ids: set[int] | None = None, place: str | None = None) -> bool:
     """An alert of `kind` in the last 30 days about one of `case_ids`, or about `place`."""
     since = (now - repeats.REPEAT_WITHIN).isoformat()
@@ -78,7 +78,7 @@ def _alerted_before(conn: sqlite3.Connection, kind: AlertKind, now: datetime, *,
     return any(set(json.loads(r[0])) & (case_ids or set()) for r in rows)
 
 
-def check_filing(conn: sqlite3.Connection, case: Case, now: datetime, *,
+def check_filing(conn: SyncConnection, case: Case, now: datetime, *,
                  configured_supervisors: Iterable[int], signals: tuple[Signal, ...]) -> Case:
     """Marks, flags and alerts on a case just inserted; returns the case as it now is."""
     place = repeats.place_key(case.district, case.address)

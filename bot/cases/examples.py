@@ -12,11 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.cases.models import CATEGORIES, Case
 from bot.safety.mask import mask_personal
-from bot.store.db import Database
+from bot.store.db import Connection, Database
 
 UPSERT_SQL = (
     "INSERT INTO category_examples (source, case_id, text, category, department, decided_by,"
@@ -36,7 +34,7 @@ class Example:
     decided_at: datetime
 
 
-async def record_case(conn: aiosqlite.Connection, case: Case, actor: str,
+async def record_case(conn: Connection, case: Case, actor: str,
                       now: datetime) -> None:
     """The resolved case as an example, in the caller's transaction (nothing without a
     category the classifier knows)."""

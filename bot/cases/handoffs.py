@@ -7,12 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from bot.cases import cards
 from bot.cases.models import Case
 from bot.cases.store import append_event, case_by_id
-from bot.store.db import Database, utcnow
+from bot.store.db import Connection, Database, utcnow
 from bot.store.outbox import enqueue
 
 HANDOFF_IDLE = timedelta(minutes=30)
@@ -43,7 +41,7 @@ class Handoffs:
         self.clock = clock
         self.idle = idle
 
-    async def start(self, conn: aiosqlite.Connection, case: Case, agent_id: int, agent_name: str,
+    async def start(self, conn: Connection, case: Case, agent_id: int, agent_name: str,
                     actor: str, now: datetime, *, take_over: bool) -> None:
         """The citizen's messages go to `agent_id` from now on.
 
@@ -74,7 +72,7 @@ class Handoffs:
             " last_activity_at = excluded.last_activity_at",
             (case.citizen_id, case.chat_id, case.id, agent_id, now.isoformat(), now.isoformat()))
 
-    async def end(self, conn: aiosqlite.Connection, case: Case, now: datetime, *,
+    async def end(self, conn: Connection, case: Case, now: datetime, *,
                   notify: bool, reason: str = "released") -> None:
         cursor = await conn.execute("DELETE FROM handoffs WHERE case_id = ?", (case.id,))
         if cursor.rowcount:
@@ -143,7 +141,8 @@ class Handoffs:
             if key is not None:
                 async with conn.execute(
                     "SELECT 1 FROM case_events WHERE case_id = ? AND kind = 'citizen_message'"
-                    " AND json_extract(detail, '$.key') = ?", (case.id, key)) as cur:
+                    f" AND {self.db.dialect.json_text('detail', 'key')} = ?",
+                    (case.id, key)) as cur:
                     if await cur.fetchone():
                         return case, False
             async with conn.execute(

@@ -7,13 +7,11 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-import aiosqlite
-
 from bot.cases import cards
 from bot.cases.deadlines import local_date
 from bot.cases.models import Case, CaseEvent
 from bot.cases.roles import Role, Roles
-from bot.store.db import utcnow
+from bot.store.db import Connection, utcnow
 from bot.store.outbox import enqueue
 
 log = logging.getLogger(__name__)
@@ -26,7 +24,7 @@ class Notices:
         self.agents_chat_id = agents_chat_id
         self.clock = clock
 
-    async def to_staff(self, conn: aiosqlite.Connection, case: Case, text: str, purpose: str,
+    async def to_staff(self, conn: Connection, case: Case, text: str, purpose: str,
                        now: datetime, key: str | None = None) -> None:
         """To the case's agent, or the agents' group while nobody holds it."""
         chat = case.assignee_id or self.agents_chat_id
@@ -34,7 +32,7 @@ class Notices:
             await enqueue(conn, chat_id=chat, text=text, purpose=purpose, at=now,
                           case_id=case.id, key=key)
 
-    async def to_supervisors(self, conn: aiosqlite.Connection, case: Case, text: str,
+    async def to_supervisors(self, conn: Connection, case: Case, text: str,
                              purpose: str, now: datetime, key: str) -> None:
         supervisors = await self.roles.members(Role.SUPERVISOR, conn)
         for supervisor in sorted(supervisors):
@@ -43,7 +41,7 @@ class Notices:
         if not supervisors:
             log.warning("no supervisors configured for %s on %s", purpose, case.number)
 
-    async def history(self, conn: aiosqlite.Connection, case: Case) -> str:
+    async def history(self, conn: Connection, case: Case) -> str:
         """The case and its history as staff read it (phone and ID numbers masked)."""
         async with conn.execute(
             "SELECT * FROM case_events WHERE case_id = ? ORDER BY id", (case.id,)

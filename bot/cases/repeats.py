@@ -19,12 +19,12 @@ address too vague to name a place (「家门口」, 「不清楚」, under four 
 from __future__ import annotations
 
 import re
-import sqlite3
 import unicodedata
 from datetime import datetime, timedelta
 
 from bot.cases.departments import DISTRICTS
 from bot.cases.similarity import similarity
+from bot.store.db import Row, SyncConnection
 
 REPEAT_WITHIN = timedelta(days=30)
 REPEAT_COUNT = 3  # the citizen's third filing of the same matter is flagged
@@ -63,15 +63,15 @@ def place_key(district: str | None, address: str | None) -> str | None:
 
 
 def same_matter(description: str, category: str | None, place: str | None,
-                other: sqlite3.Row) -> bool:
+                other: Row) -> bool:
     if place is not None and place == other["place_key"] and category == other["category"]:
         return True
     return similarity(description, other["description"]) >= SAME_MATTER_SCORE
 
 
-def citizen_repeats(conn: sqlite3.Connection, case_id: int, citizen_id: int, description: str,
+def citizen_repeats(conn: SyncConnection, case_id: int, citizen_id: int, description: str,
                     category: str | None, place: str | None,
-                    now: datetime) -> list[sqlite3.Row]:
+                    now: datetime) -> list[Row]:
     """The citizen's earlier cases of the last 30 days on the same matter, oldest first."""
     rows = conn.execute(
         "SELECT id, number, description, category, place_key FROM cases"
@@ -80,8 +80,8 @@ def citizen_repeats(conn: sqlite3.Connection, case_id: int, citizen_id: int, des
     return [r for r in rows if same_matter(description, category, place, r)]
 
 
-def place_repeats(conn: sqlite3.Connection, case_id: int, citizen_id: int, place: str | None,
-                  now: datetime) -> list[sqlite3.Row]:
+def place_repeats(conn: SyncConnection, case_id: int, citizen_id: int, place: str | None,
+                  now: datetime) -> list[Row]:
     """Earlier cases of the last 30 days at the same place from other citizens, oldest first."""
     if place is None:
         return []

@@ -40,19 +40,19 @@ class Reports:
         today = local_date(self.clock()).isoformat()
         row = await self.db.fetchone(
             "SELECT count(*) AS filed,"
-            " sum(status = 'resolved') AS resolved,"
-            f" sum({OPEN}) AS open,"
-            f" sum({OPEN} AND deadline < ?) AS overdue"
+            " count(*) FILTER (WHERE status = 'resolved') AS resolved,"
+            f" count(*) FILTER (WHERE {OPEN}) AS open,"
+            f" count(*) FILTER (WHERE {OPEN} AND deadline < ?) AS overdue"
             " FROM cases", (today,))
         closed = await self.db.fetchall(
             "SELECT closed_at, deadline FROM cases WHERE status = 'resolved'")
         on_time = sum(local_date(datetime.fromisoformat(r["closed_at"])).isoformat()
                       <= r["deadline"] for r in closed)
         cb = await self.db.fetchone(
-            "SELECT sum(outcome = 'answered') AS answered,"
-            " sum(outcome = 'answered' AND rating IN ('1', '2')) AS satisfied,"
-            " sum(outcome = 'not_reached') AS not_reached,"
-            " sum(outcome = 'pending') AS pending FROM callbacks")
+            "SELECT count(*) FILTER (WHERE outcome = 'answered') AS answered,"
+            " count(*) FILTER (WHERE outcome = 'answered' AND rating IN ('1', '2')) AS satisfied,"
+            " count(*) FILTER (WHERE outcome = 'not_reached') AS not_reached,"
+            " count(*) FILTER (WHERE outcome = 'pending') AS pending FROM callbacks")
         figures = {key: row[key] or 0 for key in ("filed", "resolved", "open", "overdue")}
         figures["on_time"] = on_time
         figures.update({key: cb[key] or 0 for key in ("answered", "satisfied", "not_reached",

@@ -13,10 +13,8 @@ from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 
-import aiosqlite
-
 from bot.config import Settings
-from bot.store.db import Database, utcnow
+from bot.store.db import Connection, Database, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +55,7 @@ class Roles:
     async def has(self, user_id: int, *wanted: Role) -> bool:
         return bool(await self.roles_of(user_id) & set(wanted))
 
-    async def members(self, role: Role, conn: aiosqlite.Connection | None = None) -> set[int]:
+    async def members(self, role: Role, conn: Connection | None = None) -> set[int]:
         """Everyone holding `role`; pass `conn` to read inside an open transaction."""
         sql, params = "SELECT user_id FROM staff_roles WHERE role = ?", (role.value,)
         if conn is None:
@@ -71,8 +69,8 @@ class Roles:
         """True if the role is new for this user."""
         async with self.db.write() as conn:
             cursor = await conn.execute(
-                "INSERT OR IGNORE INTO staff_roles (user_id, role, granted_by, granted_at)"
-                " VALUES (?, ?, ?, ?)", (user_id, role.value, by, self.clock().isoformat()))
+                "INSERT INTO staff_roles (user_id, role, granted_by, granted_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", (user_id, role.value, by, self.clock().isoformat()))
             added = cursor.rowcount == 1
         log.info("role %s granted to %s by %s (new: %s)", role, user_id, by, added)
         return added

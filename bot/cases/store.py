@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
-
-import aiosqlite
 
 from bot.cases import cards, early_warning
 from bot.cases.deadlines import deadline_for, local_date
 from bot.cases.models import TRANSITIONS, Case, CaseDraft, CaseEvent, CaseStatus
 from bot.cases.sensitive import Signal, load_signals
 from bot.cases.similarity import similarity
-from bot.store.db import Database, utcnow
+from bot.store.db import Connection, Database, SyncConnection, utcnow
 from bot.store.outbox import ENQUEUE_SQL, enqueue, enqueue_params
 
 # The same citizen filing something this alike this soon is asked whether it is the same matter.
@@ -35,7 +32,7 @@ def event_params(case_id: int, at: datetime, actor: str, kind: str,
 
 
 async def append_event(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     case_id: int,
     at: datetime,
     actor: str,
@@ -63,7 +60,7 @@ class InvalidTransition(RuntimeError):
         self.event = event
 
 
-async def case_by_number(conn: aiosqlite.Connection, number: str) -> Case:
+async def case_by_number(conn: Connection, number: str) -> Case:
     async with conn.execute("SELECT * FROM cases WHERE number = ?", (number,)) as cur:
         row = await cur.fetchone()
     if row is None:
@@ -71,12 +68,12 @@ async def case_by_number(conn: aiosqlite.Connection, number: str) -> Case:
     return Case.from_row(row)
 
 
-async def case_by_id(conn: aiosqlite.Connection, case_id: int) -> Case:
+async def case_by_id(conn: Connection, case_id: int) -> Case:
     async with conn.execute("SELECT * FROM cases WHERE id = ?", (case_id,)) as cur:
         return Case.from_row(await cur.fetchone())
 
 
-async def update_case(conn: aiosqlite.Connection, case: Case, now: datetime,
+async def update_case(conn: Connection, case: Case, now: datetime,
                       **columns: Any) -> None:
     """Sets case columns (not the status: `change_status` does that) and `updated_at`."""
     if "status" in columns:
@@ -84,7 +81,7 @@ async def update_case(conn: aiosqlite.Connection, case: Case, now: datetime,
     await _update(conn, case, now, columns)
 
 
-async def _update(conn: aiosqlite.Connection, case: Case, now: datetime,
+async def _update(conn: Connection, case: Case, now: datetime,
                   columns: dict[str, Any]) -> None:
     columns["updated_at"] = now.isoformat()
     assignments = ", ".join(f"{name} = ?" for name in columns)  # names from this module only
@@ -92,7 +89,7 @@ async def _update(conn: aiosqlite.Connection, case: Case, now: datetime,
                        (*columns.values(), case.id))
 
 
-async def change_status(conn: aiosqlite.Connection, case: Case, event: str, now: datetime,
+async def change_status(conn: Connection, case: Case, event: str, now: datetime,
                         actor: str, detail: dict[str, Any] | None = None, **columns: Any) -> Case:
     """The one way a case's status changes: checked against `TRANSITIONS`, written with its
     event (and any other columns) in the caller's transaction. Returns the changed case."""
@@ -108,7 +105,7 @@ async def change_status(conn: aiosqlite.Connection, case: Case, event: str, now:
     return await case_by_id(conn, case.id)
 
 
-async def reopen(conn: aiosqlite.Connection, case: Case, actor: str, reason: str,
+async def reopen(conn: Connection, case: Case, actor: str, reason: str,
                  now: datetime) -> Case:
     """重办: a resolved case opens again with a new deadline; the citizen is told."""
     deadline = deadline_for(case.kind, now)
@@ -165,15 +162,15 @@ class CaseStore:
             now = self.clock()
 
             # Run at once below, inside this iteration: `batch` and `now` are this batch's.
-            def transaction(conn: sqlite3.Connection, batch=batch, now=now
+            def transaction(conn: SyncConnection, batch=batch, now=now
                             ) -> list[Case | Exception]:
                 outcomes: list[Case | Exception] = []
                 for draft, source_key, _ in batch:
                     conn.execute("SAVEPOINT filing")
                     try:
                         outcomes.append(self._file_one(conn, draft, source_key, now))
-                    except sqlite3.OperationalError:
-                        raise  # locked, disk full …: the whole transaction fails
+                    except self.db.fatal_errors:
+                        raise  # locked, disk full, connection lost …: the whole batch fails
                     except Exception as exc:
                         conn.execute("ROLLBACK TO filing")
                         outcomes.append(exc)
@@ -192,7 +189,7 @@ class CaseStore:
                 else:
                     future.set_result(outcome)
 
-    def _file_one(self, conn: sqlite3.Connection, draft: CaseDraft, source_key: str | None,
+    def _file_one(self, conn: SyncConnection, draft: CaseDraft, source_key: str | None,
                   now: datetime) -> Case:
         """The statements of one filing, inside the open transaction."""
         deadline = deadline_for(draft.kind, now)
@@ -204,7 +201,7 @@ class CaseStore:
         day = local_date(now).strftime("%Y%m%d")
         (last,) = conn.execute(
             "INSERT INTO case_counters (day, last) VALUES (?, 1)"
-            " ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
+            " ON CONFLICT (day) DO UPDATE SET last = case_counters.last + 1 RETURNING last",
             (day,)).fetchone()
         row = conn.execute(
             "INSERT INTO cases (number, citizen_id, chat_id, kind, category, department,"
@@ -294,7 +291,7 @@ class CaseStore:
                 best = (score, case)
         return best[1] if best else None
 
-    async def _open_case_of(self, conn: aiosqlite.Connection, number: str,
+    async def _open_case_of(self, conn: Connection, number: str,
                             citizen_id: int) -> Case:
         async with conn.execute(
             "SELECT * FROM cases WHERE number = ? AND citizen_id = ?", (number, citizen_id)
@@ -323,7 +320,8 @@ class CaseStore:
             if source_key is not None:
                 async with conn.execute(
                     "SELECT 1 FROM case_events WHERE case_id = ? AND kind = 'supplemented'"
-                    " AND json_extract(detail, '$.source_key') = ?", (case.id, source_key)
+                    f" AND {self.db.dialect.json_text('detail', 'source_key')} = ?",
+                    (case.id, source_key)
                 ) as cur:
                     if await cur.fetchone():
                         return case

@@ -19,15 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from bot.cases.callbacks import CALLBACK_WAIT
 from bot.cases.deadlines import format_date, local_date
 from bot.cases.handoffs import Handoffs
 from bot.cases.models import Case, CaseEvent
 from bot.cases.notices import Notices
 from bot.cases.store import append_event, case_by_id
-from bot.store.db import Database, utcnow
+from bot.store.db import Connection, Database, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +57,10 @@ class Supervision:
         self.clock = clock
 
     @staticmethod
-    async def _mark(conn: aiosqlite.Connection, key: str, now: datetime) -> bool:
+    async def _mark(conn: Connection, key: str, now: datetime) -> bool:
         """Claims `key`; False if this action was taken before."""
         cursor = await conn.execute(
-            "INSERT OR IGNORE INTO supervision_marks (key, at) VALUES (?, ?)",
+            "INSERT INTO supervision_marks (key, at) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (key, now.isoformat()))
         return cursor.rowcount == 1
 

@@ -28,7 +28,7 @@ from bot.insight.figures import (
     Measures,
     compute,
 )
-from bot.store.db import Database, utcnow
+from bot.store.db import Database, open_database, utcnow
 
 OUT = ROOT / "build" / "bulletin"
 OVERDUE_LISTED = 30
@@ -272,7 +272,7 @@ def period_from_args(week: str | None, first: str | None, last: str | None,
 
 async def _main(args: argparse.Namespace) -> Bulletin:
     start, end = period_from_args(args.week, args.first, args.last, utcnow())
-    db = await Database.open(Settings.from_env().db_path)
+    db = await open_database(Settings.from_env().database)
     try:
         return await build(db, start, end, Path(args.out))
     finally:

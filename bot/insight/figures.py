@@ -20,7 +20,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import groupby
 from typing import Any
 
@@ -32,7 +32,7 @@ from bot.cases.deadlines import (
 )
 from bot.cases.models import CaseKind
 from bot.knowledge.feedback import UNHELPFUL
-from bot.store.db import Database
+from bot.store.db import Database, Dialect
 
 # 签收: a case should be claimed by the end of the first working day after its filing day.
 SIGN_FOR_WORKING_DAYS = 1
@@ -182,9 +182,13 @@ _CASES_SQL = f"""
     SELECT c.id, c.number, c.kind, c.category, c.department, c.district, c.assignee_name
     FROM cases c WHERE {_RELEVANT}
 """
-_EVENTS_SQL = f"""
-    SELECT e.case_id, e.at, e.kind, json_extract(e.detail, '$.deadline'),
-           json_extract(e.detail, '$.rating'), json_extract(e.detail, '$.source_key')
+
+
+def _events_sql(dialect: Dialect) -> str:
+    field = partial(dialect.json_text, "e.detail")
+    return f"""
+    SELECT e.case_id, e.at, e.kind, {field("deadline")}, {field("rating")},
+           {field("source_key")}
     FROM case_events e JOIN cases c ON c.id = e.case_id
     WHERE {_RELEVANT} AND e.at < :end
       AND e.kind IN ({", ".join(f"'{kind}'" for kind in EVENT_KINDS)})
@@ -202,7 +206,7 @@ async def compute(db: Database, start: datetime, end: datetime) -> Figures:
     district."""
     params = {"start": _iso(start), "end": _iso(end), "since": _iso(start - REPEAT_WITHIN)}
     cases = await db.fetchall(_CASES_SQL, params)
-    events = await db.fetchall(_EVENTS_SQL, params)
+    events = await db.fetchall(_events_sql(db.dialect), params)
     filings = await db.fetchall(_REPEAT_SQL, params)
     answers = await db.fetchall(
         "SELECT at, citizen_id FROM kb_answers WHERE at >= :start AND at < :end ORDER BY at",

@@ -288,7 +288,7 @@ class HotSpots:
             async with self.db.write() as conn:
                 async with conn.execute(
                     "SELECT case_ids, place FROM alerts WHERE kind = ? AND district = ?"
-                    " AND category IS ? AND raised_at >= ?",
+                    " AND category IS NOT DISTINCT FROM ? AND raised_at >= ?",
                     (AlertKind.HOTSPOT.value, spot.district, spot.category, since)) as cur:
                     earlier = await cur.fetchall()
                 if any(set(json.loads(r[0])) & set(spot.case_ids) or r[1] == spot.place

@@ -51,7 +51,7 @@ from bot.knowledge.loader import (
     load_knowledge,
 )
 from bot.safety.mask import mask_personal
-from bot.store.db import Database
+from bot.store.db import Database, open_database
 
 DRAFTS_FILE = "kb-drafts.yml"
 SIMILAR = 0.25
@@ -450,7 +450,7 @@ def open_drafts(path: Path) -> list[dict[str, Any]]:
 
 
 async def _write(settings: Settings) -> str:
-    db = await Database.open(settings.db_path)
+    db = await open_database(settings.database)
     try:
         created, grown = await write_drafts(db, drafts_path(settings), load_knowledge())
     finally:

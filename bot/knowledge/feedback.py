@@ -63,8 +63,9 @@ class FeedbackStore:
 
     async def most_unhelpful(self, limit: int = 10) -> list[EntryFeedback]:
         rows = await self.db.fetchall(
-            "SELECT entry_id, sum(helpful = 0) AS unhelpful, sum(helpful = 1) AS helpful"
-            " FROM kb_feedback GROUP BY entry_id HAVING unhelpful > 0"
+            "SELECT entry_id, count(*) FILTER (WHERE helpful = 0) AS unhelpful,"
+            " count(*) FILTER (WHERE helpful = 1) AS helpful"
+            " FROM kb_feedback GROUP BY entry_id HAVING count(*) FILTER (WHERE helpful = 0) > 0"
             " ORDER BY unhelpful DESC, helpful ASC, entry_id LIMIT ?",
             (limit,),
         )

@@ -14,13 +14,13 @@ from bot.knowledge.drafts import DraftRefused, drafts_path, missing, open_drafts
 from bot.knowledge.feedback import FeedbackStore
 from bot.knowledge.loader import load_knowledge
 from bot.safety.mask import mask_personal
-from bot.store.db import Database
+from bot.store.db import open_database
 
 ROUTES = {"fallback": "没有找到", "clarify_none": "候选都不对"}
 
 
 async def report(settings: Settings, limit: int) -> str:
-    db = await Database.open(settings.db_path)
+    db = await open_database(settings.database)
     try:
         store = FeedbackStore(db)
         unhelpful = await store.most_unhelpful(limit)

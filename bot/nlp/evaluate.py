@@ -79,8 +79,7 @@ def _knowledge_set(models: Classifiers, name: str) -> list[str]:
 
 def topics_report(models: Classifiers) -> list[str]:
     lines = []
-    for name in ("topic_letters.yml", "topic_letters_2.yml", "topic_letters_3.yml",
-                 "topic_letters_4.yml"):
+    for name in sorted(p.name for p in TESTSETS.glob("topic_letters*.yml")):
         letters = _load(name)
         if letters:
             hits = sum(models.topics.predict(x["text"]) == x["topic"] for x in letters)

@@ -54,7 +54,7 @@ from bot.nlp.categories import (
 from bot.nlp.evaluate import macro_f1
 from bot.nlp.training_data import CaseExample, case_examples
 from bot.nlp.vectors import SentenceVectors
-from bot.store.db import Database
+from bot.store.db import open_database
 
 # A real, agent-confirmed example counts this many times an invented one, and the sentence
 # vectors' reader has this share of the mix (chosen on the k-fold replay: see README).
@@ -147,8 +147,8 @@ class Outcome:
 
     def lines(self) -> list[str]:
         if self.candidate is None:
-            return [f"skipped: the {self.trained_on} confirmed examples are those the last "
-                    "candidate was trained on; the model in use stays"]
+            return [(f"skipped: the {self.trained_on} confirmed examples are those the last "
+                     "candidate was trained on; the model in use stays")]
         verdict = "promoted" if self.promoted else "not promoted (worse than the model in use)"
         return [
             (f"candidate {self.candidate}: trained on {self.trained_on} confirmed examples "
@@ -255,7 +255,7 @@ def rollback(settings: Settings, now: datetime | None = None) -> str | None:
 
 async def _examples(settings: Settings, imports: list[dict[str, Any]] | None = None
                     ) -> list[Example]:
-    db = await Database.open(settings.db_path)
+    db = await open_database(settings.database)
     try:
         store = ExampleStore(db)
         now = datetime.now(UTC)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit
 
 from bot.config import ROOT, Settings
 
@@ -153,7 +154,8 @@ def action_server(settings: Settings, log_dir: Path | None = None) -> Service:
         argv=[str(RASA_VENV / "bin" / "python"), "-m", "rasa_sdk", "--actions", "actions",
               "--port", str(port)],
         log_path=(log_dir or settings.log_dir) / "actions.log",
-        env={**hotline_env(settings), "SANIC_HOST": "127.0.0.1"},
+        env={**hotline_env(settings), "SANIC_HOST": "127.0.0.1",
+             "ACTION_SERVER_SANIC_WORKERS": str(settings.action_workers)},
         ready=lambda: _get_json(f"http://127.0.0.1:{port}/health") is not None,
     )
 
@@ -163,15 +165,24 @@ def rasa_server(settings: Settings, model: Path, log_dir: Path | None = None,
     """Rasa (or shard `shard` of it: the next port, its own tracker store and log)."""
     port = settings.rasa_port + shard
     log_name = "rasa.log" if shard == 0 else f"rasa-{shard}.log"
+    endpoints, scaled_env = "endpoints.yml", {}
+    if settings.redis_url:  # the scaled topology: conversations and locks in Redis
+        parts = urlsplit(settings.redis_url)
+        endpoints = "endpoints-scaled.yml"
+        scaled_env = {"HOTLINE_REDIS_HOST": parts.hostname or "127.0.0.1",
+                      "HOTLINE_REDIS_PORT": str(parts.port or 6379),
+                      "HOTLINE_REDIS_DB": parts.path.strip("/") or "0",
+                      "HOTLINE_ACTION_URL": f"http://127.0.0.1:{settings.action_port}/webhook",
+                      "SANIC_WORKERS": str(settings.rasa_workers)}
     return Service(
         name="Rasa" if shard == 0 else f"Rasa shard {shard}",
         argv=[str(RASA_VENV / "bin" / "python"), "-m", "bot.rasa.server", "run",
               "--enable-api", "-i", "127.0.0.1",
-              "-p", str(port), "-m", str(model), "--endpoints", "endpoints.yml",
+              "-p", str(port), "-m", str(model), "--endpoints", endpoints,
               "--credentials", "credentials.yml"],
         log_path=(log_dir or settings.log_dir) / log_name,
         env={**hotline_env(settings),
-             "HOTLINE_TRACKER_DB": str(settings.shard_tracker_db_path(shard))},
+             "HOTLINE_TRACKER_DB": str(settings.shard_tracker_db_path(shard)), **scaled_env},
         ready=lambda: bool((_get_json(f"http://127.0.0.1:{port}/status") or {}).get("model_file")),
     )
 
@@ -199,11 +210,15 @@ def hotline_env(settings: Settings) -> dict[str, str]:
     return {
         "HOTLINE_DATA_DIR": str(settings.data_dir),
         "HOTLINE_DB_PATH": str(settings.db_path),
+        "HOTLINE_DATABASE_URL": settings.database_url,
         "HOTLINE_TRACKER_DB": str(settings.tracker_db_path),
         "RASA_PORT": str(settings.rasa_port),
         "ACTION_SERVER_PORT": str(settings.action_port),
         "RASA_URL": settings.rasa_url,
         "HOTLINE_RASA_SHARDS": str(settings.rasa_shards),
+        "HOTLINE_REDIS_URL": settings.redis_url,
+        "HOTLINE_RASA_WORKERS": str(settings.rasa_workers),
+        "HOTLINE_ACTION_WORKERS": str(settings.action_workers),
         "HOTLINE_AGENT_IDS": ",".join(map(str, sorted(settings.agent_ids))),
         "HOTLINE_SUPERVISOR_IDS": ",".join(map(str, sorted(settings.supervisor_ids))),
         "HOTLINE_ADMIN_IDS": ",".join(map(str, sorted(settings.admin_ids))),

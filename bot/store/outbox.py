@@ -7,25 +7,39 @@ between commit and send only delays the message: the row is still due after a re
 
 Delivery is at least once with a window of one Bot API call: if the process dies after
 Telegram accepted a message and before its row is marked, that one message is sent again
-after the restart. Losing a reply to a citizen is worse than repeating it once.
+after the restart (once its claim has lapsed). Losing a reply to a citizen is worse than
+repeating it once.
+
+Several workers (bots in several processes or machines) may deliver from one store. A
+worker claims each chat's next message before sending it (`Outbox.claim`): the row gets
+the worker's name and a lease, `CLAIM_LEASE`. Only a chat's first unsent row can be
+claimed, and only when no lease on it is live, so one chat's messages go out in order
+through one worker at a time and no row is sent twice while its lease lasts. On
+PostgreSQL the claim's `SELECT … FOR UPDATE SKIP LOCKED` passes over the rows another
+worker is claiming at that moment instead of waiting for them, and the claim is not
+serialised with the other writes; on SQLite it is one short write like any other.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
-from bot.store.db import Database, utcnow
+from bot.store.db import Connection, Database, utcnow
 
 log = logging.getLogger(__name__)
 
-
+# How long a claimed message is the claiming worker's alone. One send takes at most a few
+# seconds (the group pace, a slow Bot API); a worker that died holding a claim delays that
+# chat by at most this much.
+CLAIM_LEASE = timedelta(minutes=2)
 
 @dataclass(frozen=True)
 class Button:
@@ -48,8 +62,8 @@ def _button(stored: list[str]) -> Button:
 
 
 ENQUEUE_SQL = (
-    "INSERT OR IGNORE INTO outbox (created_at, chat_id, text, buttons, case_id, purpose,"
-    " dedupe_key, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO outbox (created_at, chat_id, text, buttons, case_id, purpose,"
+    " dedupe_key, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 
 
@@ -62,7 +76,7 @@ def enqueue_params(*, chat_id: int, text: str, purpose: str, at: datetime,
             case_id, purpose, key, at.isoformat())
 
 
-async def enqueue(conn: aiosqlite.Connection, **message: Any) -> None:
+async def enqueue(conn: Connection, **message: Any) -> None:
     """Adds a message inside the caller's transaction; a repeated `key` adds nothing.
 
     Takes the keywords of `enqueue_params`.
@@ -80,12 +94,61 @@ class Outgoing:
     attempts: int
 
 
+# A chat's first message not yet sent or given up, due, and claimed by nobody (or by a
+# worker whose lease has lapsed).
+_HEADS = (
+    "SELECT o.id FROM outbox o"
+    " WHERE o.sent_at IS NULL AND o.failed_at IS NULL AND o.next_attempt_at <= :now"
+    " AND (o.claimed_until IS NULL OR o.claimed_until <= :now)"
+    " AND NOT EXISTS (SELECT 1 FROM outbox w WHERE w.chat_id = o.chat_id AND w.id < o.id"
+    "   AND w.sent_at IS NULL AND w.failed_at IS NULL)"
+)
+
+
+def _outgoing(row: Any) -> Outgoing:
+    return Outgoing(row["id"], row["chat_id"], row["text"],
+                    [[_button(b) for b in r] for r in json.loads(row["buttons"])]
+                    if row["buttons"] else None,
+                    row["purpose"], row["attempts"])
+
+
+def worker_name() -> str:
+    """This process's name in `claimed_by`: host, process id, and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
 class Outbox:
     """The outbox table's reads and state changes."""
 
-    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow,
+                 worker: str | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.worker = worker or worker_name()
+
+    async def claim(self, limit: int = 200, lease: timedelta = CLAIM_LEASE) -> list[Outgoing]:
+        """Claims the next due message of up to `limit` chats for this worker, oldest first.
+
+        A message claimed here is this worker's to send until `lease` has passed; marking
+        it sent, retried or given up ends the claim. A chat's later messages become
+        claimable once its earlier ones are sent or given up.
+        """
+        now = self.clock()
+        params = {"now": now.isoformat(), "limit": limit, "worker": self.worker,
+                  "until": (now + lease).isoformat()}
+        # A read first: an idle poll writes nothing (on SQLite it would take the one writer).
+        if await self.db.fetchone(_HEADS + " LIMIT 1", params) is None:
+            return []
+        claim = (
+            f"WITH heads AS ({_HEADS} ORDER BY o.id LIMIT :limit"
+            f"{self.db.dialect.skip_locked('o')})"
+            " UPDATE outbox SET claimed_by = :worker, claimed_until = :until"
+            " WHERE id IN (SELECT id FROM heads)"
+            " RETURNING id, chat_id, text, buttons, purpose, attempts"
+        )
+        async with self.db.write(serialise=False) as conn, conn.execute(claim, params) as cursor:
+            rows = await cursor.fetchall()
+        return sorted((_outgoing(row) for row in rows), key=lambda item: item.id)
 
     async def due(self, limit: int = 200) -> list[Outgoing]:
         rows = await self.db.fetchall(
@@ -99,28 +162,24 @@ class Outbox:
             " ORDER BY id LIMIT :limit",
             {"now": self.clock().isoformat(), "limit": limit},
         )
-        return [
-            Outgoing(row["id"], row["chat_id"], row["text"],
-                     [[_button(b) for b in r] for r in json.loads(row["buttons"])]
-                     if row["buttons"] else None,
-                     row["purpose"], row["attempts"])
-            for row in rows
-        ]
+        return [_outgoing(row) for row in rows]
 
+    # Marking one claimed row needs no serialised write: the claim keeps others off it.
     async def mark_sent(self, item: Outgoing, message_id: int) -> None:
-        async with self.db.write() as conn:
+        async with self.db.write(serialise=False) as conn:
             await conn.execute(
                 "UPDATE outbox SET sent_at = ?, message_id = ?, attempts = attempts + 1"
                 " WHERE id = ?", (self.clock().isoformat(), message_id, item.id))
 
     async def retry_later(self, item: Outgoing, error: str, delay: timedelta) -> None:
-        async with self.db.write() as conn:
+        async with self.db.write(serialise=False) as conn:
             await conn.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,"
+                " claimed_by = NULL, claimed_until = NULL"
                 " WHERE id = ?", (error, (self.clock() + delay).isoformat(), item.id))
 
     async def give_up(self, item: Outgoing, error: str) -> None:
-        async with self.db.write() as conn:
+        async with self.db.write(serialise=False) as conn:
             await conn.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed_at = ?"
                 " WHERE id = ?", (error, self.clock().isoformat(), item.id))
@@ -139,6 +198,7 @@ class Outbox:
 
     async def counts(self) -> dict[str, int]:
         row = await self.db.fetchone(
-            "SELECT sum(sent_at IS NOT NULL), sum(failed_at IS NOT NULL),"
-            " sum(sent_at IS NULL AND failed_at IS NULL) FROM outbox")
+            "SELECT count(*) FILTER (WHERE sent_at IS NOT NULL),"
+            " count(*) FILTER (WHERE failed_at IS NOT NULL),"
+            " count(*) FILTER (WHERE sent_at IS NULL AND failed_at IS NULL) FROM outbox")
         return {"sent": row[0] or 0, "failed": row[1] or 0, "pending": row[2] or 0}

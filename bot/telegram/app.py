@@ -42,7 +42,7 @@ from bot.insight.hotspots import HotSpots
 from bot.nlp import emergency
 from bot.rasa.client import RasaClient
 from bot.safety.incidents import EmergencyLog
-from bot.store.db import Database
+from bot.store.db import open_database
 from bot.store.leases import Leases
 from bot.store.outbox import Outbox
 from bot.telegram import citizen, render, staff, texts
@@ -117,7 +117,8 @@ async def retrain(context: HotlineContext) -> None:
         return
     settings = context.bot_data.settings
     env = {**os.environ, "HOTLINE_DATA_DIR": str(settings.data_dir),
-           "HOTLINE_DB_PATH": str(settings.db_path), "PYTHONPATH": str(ROOT)}
+           "HOTLINE_DB_PATH": str(settings.db_path),
+           "HOTLINE_DATABASE_URL": settings.database_url, "PYTHONPATH": str(ROOT)}
     process = await asyncio.create_subprocess_exec(
         str(python), "-m", "bot.nlp.learning", "retrain", cwd=ROOT, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
@@ -149,9 +150,7 @@ async def weekly_bulletin(context: HotlineContext) -> None:
 # it lives; another process takes it over once it has lapsed. A daily or weekly job's
 # lease outlasts its run on purpose, so that the others' firing of the same schedule,
 # moments later by their clocks, finds it held; it has lapsed long before the next one.
-DELIVERY = "job:delivery"
 SUPERVISION = "job:supervision"
-DELIVERY_LEASE = timedelta(seconds=30)
 SCHEDULED_LEASE = timedelta(hours=1)
 
 Job = Callable[[HotlineContext], Awaitable[None]]
@@ -197,7 +196,7 @@ def build_application(
     """
 
     async def post_init(app: HotlineApp) -> None:
-        db = await Database.open(settings.db_path)
+        db = await open_database(settings.database)
         services = app.bot_data
         services.settings = settings
         services.db = db
@@ -220,9 +219,8 @@ def build_application(
         services.callbacks = Callbacks(db, notices)
         services.reports = Reports(db)
         services.outbox = Outbox(db)
-        services.delivery = DeliveryWorker(
-            services.outbox, app.bot,
-            may_send=lambda: services.leases.hold(DELIVERY, DELIVERY_LEASE))
+        # Delivery runs in every process: each claims a chat's next row (Outbox.claim).
+        services.delivery = DeliveryWorker(services.outbox, app.bot)
         services.supervision = Supervision(db, notices, services.handoffs)
         services.hotspots = HotSpots(db, services.roles)
         await services.state.forget_old_updates()
@@ -257,9 +255,8 @@ def build_application(
         if services.rasa is not None:
             await services.rasa.close()
         if services.state is not None:
-            # Hand over at once what this process held: its updates, delivery, supervision.
-            for name in (DELIVERY, SUPERVISION):
-                await services.leases.release(name)
+            # Hand over at once what this process held: its updates and the supervision.
+            await services.leases.release(SUPERVISION)
             await services.state.stop()
         if services.db is not None:
             await services.db.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -41,23 +40,17 @@ class DeliveryWorker:
 
     Each chat is paced to Telegram's limits (one message a second to a chat, twenty a
     minute to a group); the overall 30 a second is `AIORateLimiter`'s job in Telegram mode.
-
-    Rows are read, not claimed, so only one process may deliver at a time: `may_send`
-    (the bot's delivery lease) is asked before each pass and each message, and a process
-    that does not hold it sends nothing.
     """
 
     def __init__(self, outbox: Outbox, bot: Bot, *, poll_interval: float = 0.5,
                  backoff_base: float = 2.0, max_attempts: int = MAX_ATTEMPTS,
-                 pace: bool = True,
-                 may_send: Callable[[], Awaitable[bool]] | None = None) -> None:
+                 pace: bool = True) -> None:
         self.outbox = outbox
         self.bot = bot
         self.poll_interval = poll_interval
         self.backoff_base = backoff_base
         self.max_attempts = max_attempts
         self.pace = pace
-        self.may_send = may_send
         self._limiters: dict[int, AsyncLimiter] = {}
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -74,32 +67,22 @@ class DeliveryWorker:
         """Something was just enqueued in this process: look now, not at the next poll."""
         self._wake.set()
 
-    async def _allowed(self) -> bool:
-        return self.may_send is None or await self.may_send()
-
     async def run_once(self) -> int:
-        """Sends every row due now; returns how many were sent."""
-        async with self._lock:
-            if not await self._allowed():
-                return 0
-            items = await self.outbox.due()
-            by_chat: dict[int, list[Outgoing]] = {}
-            for item in items:
-                by_chat.setdefault(item.chat_id, []).append(item)
-            results = await asyncio.gather(*(self._send_chat(rows) for rows in by_chat.values()))
-            return sum(results)
+        """Sends every row due now; returns how many were sent.
 
-    async def _send_chat(self, items: list[Outgoing]) -> int:
-        sent = 0
-        for item in items:
-            if not await self._allowed():  # the lease lapsed: another process delivers now
-                break
-            outcome = await self._send(item)
-            if outcome == "sent":
-                sent += 1
-            elif outcome == "stop":  # keep this chat's order: later rows wait for this one
-                break
-        return sent
+        Each round claims every chat's next message (`Outbox.claim`) and sends them at
+        once; a chat's next message is claimable once this one is sent or given up, so
+        rounds go on until no chat has a due message left. A message to retry later
+        keeps its chat's later ones waiting: its order holds.
+        """
+        async with self._lock:
+            sent = 0
+            while items := await self.outbox.claim():
+                outcomes = await asyncio.gather(*(self._send(item) for item in items))
+                sent += outcomes.count("sent")
+                if all(outcome == "stop" for outcome in outcomes):
+                    break  # only retries: nothing new is due until their time comes
+            return sent
 
     async def _send(self, item: Outgoing) -> str:
         try:

@@ -143,11 +143,13 @@ class TelegramState:
     async def save_keyboard(self, chat_id: int, buttons: list[tuple[str, str]]) -> int:
         """Stores (title, payload) pairs and returns the keyboard id for callback data."""
         async with self.db.write() as conn:
-            cursor = await conn.execute(
-                "INSERT INTO keyboards (chat_id, payloads, created_at) VALUES (?, ?, ?)",
+            async with conn.execute(
+                "INSERT INTO keyboards (chat_id, payloads, created_at) VALUES (?, ?, ?)"
+                " RETURNING id",
                 (chat_id, json.dumps(buttons, ensure_ascii=False), utcnow().isoformat()),
-            )
-            return cursor.lastrowid
+            ) as cursor:
+                (keyboard_id,) = await cursor.fetchone()
+            return keyboard_id
 
     async def press(self, chat_id: int, keyboard_id: int, index: int) -> ButtonPress:
         """Uses a keyboard once: the first press wins, later ones are told it was used."""

@@ -1,4 +1,4 @@
-"""Migrations and transactions on a real SQLite file."""
+"""Migrations and transactions on a real SQLite file (PostgreSQL's: test_postgres.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.store.db import Database, StoreError
+from bot.store.db import SqliteDatabase, StoreError
 from bot.store.migrations import MIGRATIONS
 from bot.store.outbox import Outbox, enqueue
 
 
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"  # these tests are about SQLite itself; PostgreSQL's are in test_postgres.py
+
+
 async def test_migrating_an_empty_database_creates_every_table(db_path):
-    db = await Database.open(db_path)
+    db = await SqliteDatabase.open(db_path)
     try:
         assert await db.applied_migrations() == [name for name, _ in MIGRATIONS]
         tables = {row[0] for row in await db.fetchall(
@@ -42,7 +47,7 @@ async def test_a_database_from_before_0008_keeps_its_handled_updates_and_loses_b
         conn.execute("INSERT INTO processed_updates (update_id, at) VALUES (5, 'then')")
         conn.execute("INSERT INTO blocked_chats (chat_id, at, reason) VALUES (1, 'then', '403')")
     conn.close()
-    db = await Database.open(db_path, migrate=False)
+    db = await SqliteDatabase.open(db_path, migrate=False)
     try:
         assert await db.migrate() == [name for name, _ in MIGRATIONS[len(old):]]
         tables = {row[0] for row in await db.fetchall(
@@ -55,9 +60,9 @@ async def test_a_database_from_before_0008_keeps_its_handled_updates_and_loses_b
 
 
 async def test_migrating_again_applies_nothing(db_path):
-    first = await Database.open(db_path)
+    first = await SqliteDatabase.open(db_path)
     await first.close()
-    again = await Database.open(db_path, migrate=False)
+    again = await SqliteDatabase.open(db_path, migrate=False)
     try:
         assert await again.migrate() == []
         rows = await again.fetchall("SELECT name FROM schema_migrations")
@@ -97,8 +102,8 @@ async def test_case_events_are_append_only(db, cases):
 
 async def test_two_connections_share_the_file(db_path):
     """The bot and the action server each hold a connection; writes from one are seen by the other."""
-    a = await Database.open(db_path)
-    b = await Database.open(db_path)
+    a = await SqliteDatabase.open(db_path)
+    b = await SqliteDatabase.open(db_path)
     try:
         async with a.write() as conn:
             await conn.execute("INSERT INTO processed_updates (update_id, at) VALUES (7, 'x')")
@@ -143,8 +148,8 @@ async def test_thread_transactions_and_async_writes_do_not_interleave(db):
 
 
 async def test_a_locked_database_is_a_store_error_for_thread_transactions(db_path):
-    holder = await Database.open(db_path)
-    waiter = await Database.open(db_path, busy_timeout_ms=50)
+    holder = await SqliteDatabase.open(db_path)
+    waiter = await SqliteDatabase.open(db_path, busy_timeout_ms=50)
     try:
         async with holder.write():
             with pytest.raises(StoreError):
@@ -160,7 +165,7 @@ class Rollback(Exception):
 
 @pytest.fixture(params=["file", "memory"])
 async def any_db(request, db_path):
-    database = await Database.open(db_path if request.param == "file" else ":memory:")
+    database = await SqliteDatabase.open(db_path if request.param == "file" else ":memory:")
     yield database
     await database.close()
 

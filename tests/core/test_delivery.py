@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from telegram import Bot
 
-from bot.store.db import Database
+from bot.store.db import Database, open_database
 from bot.store.outbox import Button, Outbox, enqueue
 from bot.telegram.delivery import DeliveryWorker
 from bot.telegram.local_api import ApiError, LocalBotApi, LocalRequest
@@ -62,11 +62,11 @@ async def test_each_message_goes_out_once_in_order_per_chat(db, bot, api, clock)
 
 
 async def test_a_message_committed_before_a_crash_is_sent_after_the_restart(
-        db_path, bot, api, clock):
-    first = await Database.open(db_path)
+        store_target, bot, api, clock):
+    first = await open_database(store_target)
     await put(first, clock, CITIZEN, "您的案件已办结")
     await first.close()  # the process dies here, before any send
-    restarted = await Database.open(db_path)
+    restarted = await open_database(store_target)
     try:
         worker = worker_for(restarted, bot, clock)
         assert await worker.run_once() == 1

@@ -19,7 +19,7 @@ from bot.cases.roles import Role, Roles
 from bot.cases.store import CaseClosed, CaseStore
 from bot.cases.supervision import Supervision
 from bot.config import Settings
-from bot.store.db import Database
+from bot.store.db import Database, open_database
 
 CITIZEN = 5001
 AGENTS_CHAT = -100777
@@ -96,10 +96,10 @@ async def test_filing_posts_a_card_with_a_masked_phone_in_the_same_transaction(d
     assert first.id == again.id and len(await outbox(db, "card")) == 2
 
 
-async def test_two_agents_claiming_at_once_from_two_connections_one_wins(db_path, store, clock,
-                                                                          settings):
+async def test_two_agents_claiming_at_once_from_two_connections_one_wins(
+        store_target, store, clock, settings):
     case = await file(store)
-    a_db, b_db = await Database.open(db_path), await Database.open(db_path)
+    a_db, b_db = await open_database(store_target), await open_database(store_target)
     try:
         desks = [CaseDesk(d, Notices(Roles(d, settings)), Handoffs(d), clock=clock)
                  for d in (a_db, b_db)]

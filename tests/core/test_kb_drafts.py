@@ -18,6 +18,7 @@ from bot.knowledge.feedback import FeedbackStore
 from bot.knowledge.loader import KNOWLEDGE_DIR, load_knowledge
 from bot.knowledge.report import report
 from tests.core.test_desk import ALICE, BOB, desk, handoffs, notices, settings, store  # noqa: F401
+from tests.stores import store_fields
 
 CITIZEN = 5001
 TODAY = date(2026, 12, 7)
@@ -250,7 +251,7 @@ async def test_only_the_case_filed_from_the_question_is_linked(
 
 
 async def test_a_not_solved_question_is_drafted_but_not_listed_as_found_nothing(
-        db, clock, feedback, store, desk, kb, review_file, tmp_path):
+        db, clock, feedback, store, desk, kb, review_file, store_target):
     await feedback.record_feedback(CITIZEN, "hf-withdraw-rent", helpful=False)
     case = await asked_then_answered(feedback, store, desk, clock, "公积金租房提取每个月都能取吗",
                                      "租房提取可按月或按季办理，以当地规定为准。",
@@ -261,7 +262,7 @@ async def test_a_not_solved_question_is_drafted_but_not_listed_as_found_nothing(
     assert draft["cases"] == [{"case": case.number, "question": "公积金租房提取每个月都能取吗",
                                "asked": "答了没解决"}]
 
-    shown = await report(Settings(data_dir=review_file.parent, db_path=tmp_path / "hotline.db"),
+    shown = await report(Settings(data_dir=review_file.parent, **store_fields(store_target)),
                          limit=10)
     assert "待审核的知识库草稿（1" in shown
     assert draft["draft"] in shown and "公积金租房提取每个月都能取吗" in shown

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.store.db import Database
+from bot.store.db import Database, open_database
 from bot.store.leases import Leases
 
 TTL = timedelta(seconds=30)
@@ -18,16 +18,16 @@ class Clock:
         return self.now
 
 
-async def two_processes(tmp_path, clock: Clock) -> tuple[Database, Database, Leases, Leases]:
-    """Two connections to one database file, as two bot processes have."""
-    first = await Database.open(tmp_path / "hotline.db")
-    second = await Database.open(tmp_path / "hotline.db")
+async def two_processes(target, clock: Clock) -> tuple[Database, Database, Leases, Leases]:
+    """Two connections to one store (SQLite file or PostgreSQL), as two bot processes have."""
+    first = await open_database(target)
+    second = await open_database(target)
     return first, second, Leases(first, "a", clock), Leases(second, "b", clock)
 
 
-async def test_a_lease_is_held_by_one_process_and_taken_over_after_it_lapses(tmp_path):
+async def test_a_lease_is_held_by_one_process_and_taken_over_after_it_lapses(store_target):
     clock = Clock()
-    db_a, db_b, a, b = await two_processes(tmp_path, clock)
+    db_a, db_b, a, b = await two_processes(store_target, clock)
     try:
         assert await a.hold("job:supervision", TTL)
         assert not await b.hold("job:supervision", TTL)
@@ -48,9 +48,9 @@ async def test_a_lease_is_held_by_one_process_and_taken_over_after_it_lapses(tmp
         await db_b.close()
 
 
-async def test_a_released_lease_is_free_at_once_and_only_its_holder_can_release_it(tmp_path):
+async def test_a_released_lease_is_free_at_once_and_only_its_holder_can_release_it(store_target):
     clock = Clock()
-    db_a, db_b, a, b = await two_processes(tmp_path, clock)
+    db_a, db_b, a, b = await two_processes(store_target, clock)
     try:
         assert await a.hold("job:delivery", TTL)
         await b.release("job:delivery")  # not b's: nothing happens
@@ -62,9 +62,9 @@ async def test_a_released_lease_is_free_at_once_and_only_its_holder_can_release_
         await db_b.close()
 
 
-async def test_ending_the_others_leases_leaves_ones_own(tmp_path):
+async def test_ending_the_others_leases_leaves_ones_own(store_target):
     clock = Clock()
-    db_a, db_b, a, b = await two_processes(tmp_path, clock)
+    db_a, db_b, a, b = await two_processes(store_target, clock)
     try:
         assert await a.hold("run:a", TTL)
         assert await b.hold("run:b", TTL)

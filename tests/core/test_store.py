@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 from datetime import date, timedelta
 
+import psycopg
 import pytest
 
 from bot.cases.models import CaseDraft, CaseKind, CaseStatus, mask_phone, normalize_case_number
@@ -102,7 +103,7 @@ async def test_filings_committed_together_fail_alone(cases, db):
         cases.file_case(draft(None)),  # violates NOT NULL: this filing alone fails
         cases.file_case(draft("下水道堵了")),
         return_exceptions=True)
-    assert isinstance(bad, sqlite3.IntegrityError)
+    assert isinstance(bad, sqlite3.IntegrityError | psycopg.IntegrityError)
     assert good.number[-4:] == "0001" and also_good.number[-4:] == "0002"  # no gap
     assert await cases.count_cases() == 2
     events = await db.fetchall("SELECT case_id FROM case_events")

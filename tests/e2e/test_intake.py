@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.cases.models import CASE_NUMBER_RE
 from bot.cases.store import CaseStore
-from bot.store.db import Database
+from bot.store.db import open_database
 
 CAROL = 880101
 DAVE = 880102
@@ -37,7 +37,7 @@ async def fill_form(telegram, user: int) -> dict:
 
 
 async def cases_of(stack, user: int):
-    db = await Database.open(stack.settings.db_path)
+    db = await open_database(stack.settings.db_path)
     try:
         return await CaseStore(db).cases_of_citizen(user)
     finally:

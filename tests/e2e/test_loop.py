@@ -10,7 +10,7 @@ from bot.cases.models import CASE_NUMBER_RE, CATEGORIES, CaseStatus
 from bot.cases.notices import Notices
 from bot.cases.roles import Roles
 from bot.cases.store import CaseStore
-from bot.store.db import Database
+from bot.store.db import open_database
 from bot.telegram import texts
 from tests.e2e.conftest import AGENTS, AGENTS_CHAT, SUPERVISOR
 from tests.e2e.test_intake import buttons, fill_form
@@ -24,7 +24,7 @@ async def agent_says(telegram, agent: int, text: str, count: int = 1) -> list[di
 
 
 async def open_desk(stack):
-    db = await Database.open(stack.settings.db_path)
+    db = await open_database(stack.settings.db_path)
     notices = Notices(Roles(db, stack.settings), agents_chat_id=AGENTS_CHAT)
     return db, CaseDesk(db, notices, Handoffs(db))
 
@@ -104,7 +104,7 @@ async def test_the_loop_closes_and_survives_a_crash_of_the_bot(telegram, stack):
     await api.wait_for(lambda: [m for m in api.sent(SUPERVISOR)
                                 if "不满意" in m["text"] and number in m["text"]], 60)
 
-    db = await Database.open(stack.settings.db_path)
+    db = await open_database(stack.settings.db_path)
     try:
         store = CaseStore(db)
         case = await store.case_by_number(number)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.cases.models import CASE_NUMBER_RE, CaseDraft, CaseKind
 from bot.cases.store import CaseStore
-from bot.store.db import Database
+from bot.store.db import open_database
 from bot.telegram import texts
 from tests.e2e.conftest import AGENTS, SUPERVISOR
 from tests.e2e.test_intake import buttons
@@ -55,7 +55,7 @@ async def to_supervisor(api, needle: str, timeout: float = 60) -> list[dict]:
 
 
 async def case_of(stack, number: str):
-    db = await Database.open(stack.settings.db_path)
+    db = await open_database(stack.settings.db_path)
     try:
         store = CaseStore(db)
         case = await store.case_by_number(number)
@@ -80,7 +80,7 @@ async def test_a_sensitive_case_alerts_the_supervisor_at_intake(telegram, stack)
 async def test_a_third_repeat_request_is_flagged(telegram, stack):
     # The same citizen reported it ten and five days ago (filed as the action server files;
     # three forms in a row would pass the per-citizen rate limit), and now a third time.
-    db = await Database.open(stack.settings.db_path)
+    db = await open_database(stack.settings.db_path)
     try:
         numbers = []
         for days in (10, 5):
@@ -105,7 +105,7 @@ async def test_a_burst_of_similar_complaints_raises_one_alert_and_a_supervisor_a
         telegram, stack):
     # Six citizens of 海门区 write about the same water within a day (filed as the action
     # server files them); the bot's supervision job runs the hot-spot pass every second.
-    db = await Database.open(stack.settings.db_path)
+    db = await open_database(stack.settings.db_path)
     try:
         start = datetime.now(UTC) - timedelta(hours=20)
         for i, text in enumerate(BURST):
@@ -138,7 +138,7 @@ async def test_a_burst_of_similar_complaints_raises_one_alert_and_a_supervisor_a
     assert acked["text"].startswith(f"已确认预警 #{alert_id}【热点预警】")
     (again,) = await telegram.say(SUPERVISOR, f"/ack {alert_id}")
     assert f"预警 #{alert_id} 已由 {SUPERVISOR}" in again["text"]
-    db = await Database.open(stack.settings.db_path)
+    db = await open_database(stack.settings.db_path)
     try:
         row = await db.fetchone("SELECT acked_by FROM alerts WHERE id = ?", (int(alert_id),))
         assert row["acked_by"] == SUPERVISOR

@@ -19,7 +19,7 @@ from actions.intake import (
 )
 from actions.status import ActionCaseStatus, ActionMyCases, ActionSubmitCaseFollowup
 from bot.cases.models import CaseStatus
-from bot.store.db import Database
+from bot.store.db import open_database
 from tests.rasa.conftest import make_tracker
 
 CITIZEN = "7001"
@@ -202,7 +202,7 @@ async def test_a_similar_matter_within_72_hours_is_offered_as_the_same_case(res,
 
 
 async def test_a_store_failure_files_nothing_and_keeps_the_draft(res, domain, tmp_path):
-    res.db = await Database.open(res.settings.db_path, busy_timeout_ms=100)
+    res.db = await open_database(res.settings.db_path, busy_timeout_ms=100)
     res.cases.db = res.db
     blocker = await aiosqlite.connect(str(res.settings.db_path))
     await blocker.execute("BEGIN EXCLUSIVE")

@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.knowledge.drafts import DRAFTS_FILE, load_review, write_drafts
 from bot.knowledge.feedback import FeedbackStore
 from bot.knowledge.loader import load_knowledge
-from bot.store.db import Database
+from bot.store.db import open_database
 from tests.rasa.conftest import make_tracker
 
 QUESTION = "公积金租房提取能不能每个月都取，我电话13812340000"
@@ -36,7 +36,7 @@ NOT_SOLVED = [{"entity": "kb_entry", "value": "hf-withdraw-rent"},
 @pytest.fixture
 async def res(tmp_path: Path):
     settings = Settings(data_dir=tmp_path, db_path=tmp_path / "hotline.db")
-    db = await Database.open(settings.db_path)
+    db = await open_database(settings.db_path)
     opened = Resources(settings=settings, kb=load_knowledge(), search=None, db=db,  # type: ignore[arg-type]
                        cases=CaseStore(db), feedback=FeedbackStore(db), topics=None,  # type: ignore[arg-type]
                        classifier=None, problems=None)  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ from bot.cases.examples import ExampleStore
 from bot.config import ROOT, Settings
 from bot.nlp import learning
 from bot.nlp.classifiers import load_classifiers
-from bot.store.db import Database
+from bot.store.db import open_database
 
 NOISE = ["楼下{}的音响每天晚上放到十一点，吵得孩子没法写作业",
          "{}附近的工地半夜还在施工，电钻声吵得整栋楼睡不着",
@@ -38,7 +38,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 async def examples(settings: Settings, labelled: list[tuple[str, str]]) -> list:
-    db = await Database.open(settings.db_path)
+    db = await open_database(settings.db_path)
     try:
         store = ExampleStore(db)
         start = datetime(2026, 11, 1, tzinfo=UTC)

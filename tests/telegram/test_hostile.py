@@ -16,7 +16,7 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from bot.cases.models import CaseDraft, CaseKind
-from bot.store.db import Database
+from bot.store.db import open_database
 from bot.telegram import texts
 from bot.telegram.app import build_application
 from bot.telegram.local_api import ApiError, LocalBotApi, LocalRequest
@@ -122,7 +122,7 @@ async def test_a_refused_message_is_not_retried(harness, caplog):
 async def test_a_busy_database_is_waited_for_and_the_citizen_sees_nothing_wrong(harness,
                                                                                  settings):
     harness.rasa.reply = lambda sender, message: [{"text": "这是答复"}]
-    other_process = await Database.open(settings.db_path)
+    other_process = await open_database(settings.db_path)
     try:
         async def hold_the_lock() -> None:
             async with other_process.write() as conn:

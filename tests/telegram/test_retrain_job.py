@@ -12,7 +12,7 @@ import pytest
 
 from bot.cases.examples import ExampleStore
 from bot.config import ROOT, Settings
-from bot.store.db import Database
+from bot.store.db import open_database
 from bot.telegram.app import retrain
 
 pytestmark = pytest.mark.skipif(not (ROOT / ".venv-rasa" / "bin" / "python").exists(),
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(not (ROOT / ".venv-rasa" / "bin" / "python").exi
 
 async def test_the_nightly_job_retrains_on_the_confirmed_examples(tmp_path: Path):
     settings = Settings(data_dir=tmp_path, db_path=tmp_path / "hotline.db")
-    db = await Database.open(settings.db_path)
+    db = await open_database(settings.db_path)
     store = ExampleStore(db)
     start = datetime(2026, 12, 1, tzinfo=UTC)
     for i in range(10):
