@@ -1,12 +1,13 @@
 # The project's commands. Each one sets up what it needs first (fast when nothing changed).
 .DEFAULT_GOAL := help
-.PHONY: help setup train run test triage ask eval bench bulletin kb-report kb-drafts kb-accept kb-dismiss retrain learn rollback
+.PHONY: help setup train run run-scaled test triage ask eval bench bulletin kb-report kb-drafts kb-accept kb-dismiss retrain learn rollback
 
 BOT_PY := .venv/bin/python
 RASA_PY := .venv-rasa/bin/python
 
 help:
 	@echo "make run     set up, train if needed, start action server + Rasa + bot (console without a token)"
+	@echo "make run-scaled  the same on the scaled topology: PostgreSQL and Redis (Debian's, started here), 2 Rasa workers, 2 action servers"
 	@echo "make test    set up, train if needed, validate the data and run every test"
 	@echo "make triage  JSON lines {id, text} on stdin -> one triage JSON line each on stdout"
 	@echo "make ask     JSON lines {id, text} on stdin -> {id, reply, route}: each a new citizen through the live bot"
@@ -30,6 +31,9 @@ train: setup
 
 run: setup
 	@$(BOT_PY) scripts/run.py
+
+run-scaled: setup
+	@$(BOT_PY) scripts/run.py --scaled
 
 test: train
 	@bash scripts/test.sh

@@ -92,3 +92,24 @@ ensure_postgresql() {
 }
 
 ensure_postgresql
+
+# Rasa's lock store and tracker store in the scaled topology (make run-scaled, its e2e
+# test): Debian's redis-server, started by scripts/redis.sh; installed here when missing.
+ensure_redis() {
+    if command -v redis-server > /dev/null; then
+        return 0
+    fi
+    if command -v apt-get > /dev/null && [ "$(id -u)" = 0 ]; then
+        echo "setup: installing Redis for the scaled topology (redis-server)" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        if apt-get install -y -qq redis-server > /dev/null 2>&1 \
+            || { apt-get update -qq > /dev/null 2>&1 \
+                 && apt-get install -y -qq redis-server > /dev/null 2>&1; }; then
+            return 0
+        fi
+    fi
+    echo "setup: warning: no Redis; the scaled topology's tests will skip (fail with CI=true)" \
+         "(apt-get install redis-server)" >&2
+}
+
+ensure_redis
