@@ -7,7 +7,9 @@ Each way is started fresh on free ports with its data in a scratch folder:
              fast and the turn ends with what the policies and responses give)
   memory     in-memory tracker store, with the action server
   sqlite     the SQL tracker store on SQLite, with the action server (`make run` today)
-  redis      the Redis tracker store and Redis lock store, with the action server
+  redis      Rasa's Redis tracker store and the Redis lock store, with the action server
+  append     the project's append-only Redis tracker store (bot/rasa/tracker_store.py)
+             and the Redis lock store, with the action server
   postgres   the SQL tracker store on PostgreSQL and the Redis lock store, with the
              action server
 
@@ -28,6 +30,7 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -36,7 +39,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from bench.local import percentile, report
-from bot.config import Settings
+from bot.config import ROOT, Settings
 from bot.rasa.stack import (
     RASA_VENV,
     Service,
@@ -80,14 +83,15 @@ def cpu_seconds_of_tree(pid: int) -> float:
 
 
 def endpoints(way: str, action_port: int, data: Path, redis: str | None,
-              postgres: str | None) -> str:
+              postgres: str | None, selective: bool) -> str:
     lines = []
     if way != "alone":
-        lines += ["action_endpoint:", f"  url: http://127.0.0.1:{action_port}/webhook"]
+        lines += ["action_endpoint:", f"  url: http://127.0.0.1:{action_port}/webhook",
+                  f"  enable_selective_domain: {str(selective).lower()}"]
     if way == "sqlite":
         lines += ["tracker_store:", "  type: SQL", "  dialect: sqlite",
                   f"  db: {data / 'tracker.db'}"]
-    if way in ("redis", "postgres"):
+    if way in ("redis", "append", "postgres"):
         host, port, db = _redis_parts(redis)
         lines += ["lock_store:", "  type: redis", f"  url: {host}", f"  port: {port}",
                   f"  db: {db + 1}", "  key_prefix: bench"]
@@ -95,6 +99,10 @@ def endpoints(way: str, action_port: int, data: Path, redis: str | None,
         host, port, db = _redis_parts(redis)
         lines += ["tracker_store:", "  type: redis", f"  url: {host}", f"  port: {port}",
                   f"  db: {db}", "  key_prefix: bench"]
+    if way == "append":
+        host, port, db = _redis_parts(redis)
+        lines += ["tracker_store:", "  type: bot.rasa.tracker_store.AppendOnlyRedisTrackerStore",
+                  f"  url: {host}", f"  port: {port}", f"  db: {db}", "  key_prefix: bench"]
     if way == "postgres":
         lines += ["tracker_store:", "  type: SQL", "  dialect: postgresql",
                   *_postgres_lines(postgres)]
@@ -159,7 +167,8 @@ def run_way(way: str, model: Path, args: argparse.Namespace) -> dict:
         settings = Settings(data_dir=data, db_path=data / "hotline.db", rasa_port=rasa_port,
                             action_port=free_port(), rasa_url=f"http://127.0.0.1:{rasa_port}")
         (data / "endpoints.yml").write_text(
-            endpoints(way, settings.action_port, data, args.redis_url, args.postgres_url))
+            endpoints(way, settings.action_port, data, args.redis_url, args.postgres_url,
+                      args.selective_domain))
         rasa = Service(
             name=f"Rasa ({way})",
             argv=[str(RASA_VENV / "bin" / "python"), "-m", "bot.rasa.server", "run",
@@ -197,25 +206,43 @@ def run_way(way: str, model: Path, args: argparse.Namespace) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ways", default="alone,memory,sqlite")
+    parser.add_argument("--ways", default="alone,memory,sqlite,append")
     parser.add_argument("--citizens", type=int, default=50)
     parser.add_argument("--messages", type=int, default=1500)
     parser.add_argument("--workers", type=int, default=1, help="SANIC_WORKERS for Rasa")
-    parser.add_argument("--redis-url", default=os.environ.get("HOTLINE_REDIS_URL"))
+    parser.add_argument("--redis-url", default=os.environ.get("HOTLINE_REDIS_URL"),
+                        help="default: a private Redis started by scripts/redis.sh")
     parser.add_argument("--postgres-url", default=os.environ.get("HOTLINE_TRACKER_URL"))
+    parser.add_argument("--selective-domain", action="store_true",
+                        help="send the actions the domain only when they need it (measured: "
+                             "no gain here)")
     parser.add_argument("--save", default="turn")
     args = parser.parse_args()
     model = train_model()
     results = {}
-    for way in args.ways.split(","):
-        results[way] = run_way(way, model, args)
-        print(f"{way:9} {json.dumps(results[way], ensure_ascii=False)}", flush=True)
+    ways = args.ways.split(",")
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {**os.environ, "HOTLINE_DATA_DIR": scratch, "HOTLINE_REDIS_PORT": str(free_port())}
+        own_redis = not args.redis_url and bool({"redis", "append", "postgres"} & set(ways))
+        if own_redis:
+            args.redis_url = subprocess.run(
+                [str(ROOT / "scripts" / "redis.sh"), "start"], env=env, check=True,
+                capture_output=True, text=True).stdout.strip()
+        try:
+            for way in ways:
+                results[way] = run_way(way, model, args)
+                print(f"{way:9} {json.dumps(results[way], ensure_ascii=False)}", flush=True)
+        finally:
+            if own_redis:
+                subprocess.run([str(ROOT / "scripts" / "redis.sh"), "stop"], env=env,
+                               check=False)
     if "alone" in results:
         base = results["alone"]["rasa_cpu_ms_per_turn"]
         for figures in results.values():
             figures["rasa_cpu_vs_alone"] = round(figures["rasa_cpu_ms_per_turn"] / base, 2)
     report(args.save, {"citizens": args.citizens, "messages": args.messages,
-                       "workers": args.workers, "ways": results})
+                       "workers": args.workers, "selective_domain": args.selective_domain,
+                       "ways": results})
 
 
 if __name__ == "__main__":
