@@ -11,17 +11,27 @@ bot's first reply reaches it. Afterwards the store is checked against what citiz
 told: every case number a citizen received must exist once, and no case may exist that
 nobody was told about.
 
+With --scaled the stack is the scaled topology: the case store on PostgreSQL (a fresh
+database on scripts/pg.sh's server), Rasa's conversations and locks in a private Redis
+(scripts/redis.sh), --rasa-workers Sanic workers and two action servers. --kill-actions-at
+T kills the action server (SIGKILL, all its workers) T seconds into the run and starts it
+again, as `make run` does; the store check then says whether anything was lost.
+
 usage: .venv/bin/python -m bench.load [--citizens 200] [--duration 60] [--think 2]
        [--telegram-limit 0]   (Bot API calls/s the bot allows itself; 0 = limiter off)
+       [--scaled] [--rasa-workers 2] [--kill-actions-at T]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import random
 import socket
 import statistics
+import subprocess
 import tempfile
 import time
 from collections import Counter
@@ -30,8 +40,8 @@ from pathlib import Path
 
 from bench.local import free_port, percentile, report
 from bot.cases.models import CASE_NUMBER_RE
-from bot.config import Settings
-from bot.rasa.stack import action_server, bot_process, rasa_servers, train_model
+from bot.config import ROOT, Settings
+from bot.rasa.stack import Service, action_server, bot_process, rasa_servers, train_model
 from bot.store.db import open_database
 from bot.telegram import texts
 from bot.telegram.local_api import LocalBotApi, serve_http
@@ -184,7 +194,8 @@ class Citizen:
 
 
 async def drive(settings: Settings, citizens: int, duration: float, think: float,
-                telegram_limit: float) -> dict:
+                telegram_limit: float, actions: Service | None = None,
+                kill_actions_at: float | None = None) -> dict:
     api = LocalBotApi()
     api.add_chat(AGENTS_CHAT, title="坐席群")
     runner, port = await serve_http(api)
@@ -206,7 +217,13 @@ async def drive(settings: Settings, citizens: int, duration: float, think: float
                   for i in range(citizens)]
         started = time.monotonic()
         until = started + duration
-        await asyncio.gather(*(p.live(until, think) for p in people))
+        living = asyncio.gather(*(p.live(until, think) for p in people))
+        if actions is not None and kill_actions_at is not None:
+            await asyncio.sleep(kill_actions_at)
+            actions.kill()
+            actions.start()
+            await asyncio.to_thread(actions.wait_ready, 180)
+        await living
         elapsed = time.monotonic() - started
         rss = {"bot": bot.rss_mb()}
     finally:
@@ -231,6 +248,30 @@ async def store_check(settings: Settings, told: list[str]) -> dict:
         "duplicated_numbers_told": len(told) - len(told_set),
         "in_store_but_never_told": len(set(stored) - told_set),
     }
+
+
+def scaled_stores(servers: contextlib.ExitStack, data: Path) -> dict:
+    """A fresh PostgreSQL database and a private Redis, dropped and stopped on exit."""
+    import psycopg
+
+    url = subprocess.run([str(ROOT / "scripts" / "pg.sh"), "start"], check=True,
+                         capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    admin, name = url.rsplit("/", 1)[0] + "/postgres", f"bench_{os.getpid()}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0 LC_COLLATE "C" LC_CTYPE "C"')
+
+    def drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    servers.callback(drop)
+    env = {**os.environ, "HOTLINE_DATA_DIR": str(data), "HOTLINE_REDIS_PORT": str(free_port())}
+    redis = subprocess.run([str(ROOT / "scripts" / "redis.sh"), "start"], env=env, check=True,
+                           capture_output=True, text=True).stdout.strip()
+    servers.callback(subprocess.run, [str(ROOT / "scripts" / "redis.sh"), "stop"], env=env,
+                     check=False)
+    return {"database_url": url.rsplit("/", 1)[0] + "/" + name, "redis_url": redis}
 
 
 def free_port_run(count: int, avoid: int) -> int:
@@ -273,13 +314,21 @@ def main() -> None:
                         help="HOTLINE_RASA_SHARDS: Rasa processes, citizens split by user id")
     parser.add_argument("--telegram-limit", type=float, default=0.0,
                         help="TELEGRAM_RATE_LIMIT for the bot (30 = Telegram's; 0 = off)")
+    parser.add_argument("--scaled", action="store_true",
+                        help="PostgreSQL store, Redis tracker and lock stores, Rasa workers")
+    parser.add_argument("--rasa-workers", type=int, default=2)
+    parser.add_argument("--kill-actions-at", type=float, default=None,
+                        help="seconds into the run to SIGKILL and restart the action server")
     args = parser.parse_args()
     model = train_model()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as servers:
         data = args.data_dir.resolve() if args.data_dir else Path(tmp)
+        scaled = scaled_stores(servers, data) if args.scaled else {}
+        if args.scaled:
+            scaled.update(rasa_workers=args.rasa_workers, action_workers=2)
         action_port = free_port()
         rasa_port = free_port_run(args.rasa_shards, avoid=action_port)
-        settings = Settings(rasa_shards=args.rasa_shards, data_dir=data,
+        settings = Settings(**scaled, rasa_shards=args.rasa_shards, data_dir=data,
                             db_path=data / "hotline.db", rasa_port=rasa_port,
                             action_port=action_port, rasa_url=f"http://127.0.0.1:{rasa_port}",
                             agents_chat_id=AGENTS_CHAT, telegram_rate_limit=args.telegram_limit,
@@ -294,7 +343,7 @@ def main() -> None:
             for rasa in rasas:
                 rasa.wait_ready(300)
             run = asyncio.run(drive(settings, args.citizens, args.duration, args.think,
-                                    args.telegram_limit))
+                                    args.telegram_limit, actions, args.kill_actions_at))
             rss = {**{r.name: r.rss_mb() for r in rasas}, "actions": actions.rss_mb(),
                    **run["rss"]}
             check = asyncio.run(store_check(settings, run["figures"].told_numbers))
@@ -307,6 +356,10 @@ def main() -> None:
         "citizens": args.citizens, "duration_s": round(run["elapsed"], 1),
         "think_s": args.think, "telegram_rate_limit": args.telegram_limit,
         "rasa_shards": args.rasa_shards,
+        "scaled": ({"store": "postgresql", "tracker_and_locks": "redis",
+                    "rasa_workers": args.rasa_workers, "action_servers": 2}
+                   if args.scaled else None),
+        "action_server_killed_at_s": args.kill_actions_at,
         "messages": f.messages,
         "messages_per_s": round(f.messages / run["elapsed"], 1),
         "latency_ms": summary(f.latencies),
