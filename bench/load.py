@@ -38,10 +38,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.local import free_port, percentile, report
+from bench.local import percentile, report
 from bot.cases.models import CASE_NUMBER_RE
 from bot.config import ROOT, Settings
-from bot.rasa.stack import Service, action_server, bot_process, rasa_servers, train_model
+from bot.rasa.stack import (
+    Service,
+    action_server,
+    bot_process,
+    free_port,
+    rasa_servers,
+    train_model,
+)
 from bot.store.db import open_database
 from bot.telegram import texts
 from bot.telegram.local_api import LocalBotApi, serve_http
