@@ -279,3 +279,18 @@ async def test_a_dismissed_draft_is_closed_and_its_cases_not_drafted_again(
     assert review["drafts"] == []
     assert review["closed"][0]["outcome"] == "dismissed"
     assert await write_drafts(db, review_file, kb, today=TODAY) == ([], [])
+
+
+async def test_the_nightly_job_writes_the_drafts_from_the_bots_store(
+        db, clock, feedback, store, desk, store_target, tmp_path, review_file):
+    from types import SimpleNamespace
+
+    from bot.telegram.app import kb_drafts
+
+    case = await asked_then_answered(feedback, store, desk, clock, PAYBACK_QUESTION,
+                                     PAYBACK_REPLY)
+    settings = Settings(data_dir=review_file.parent, **store_fields(store_target))
+    await kb_drafts(SimpleNamespace(bot_data=SimpleNamespace(settings=settings)))
+    (draft,) = load_review(review_file)["drafts"]
+    assert draft["cases"][0]["case"] == case.number
+    assert draft["entry"]["topic"] == "housing_fund"
