@@ -29,7 +29,6 @@ import asyncio
 import contextlib
 import os
 import random
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -46,7 +45,7 @@ from bot.rasa.stack import (
     action_server,
     bot_process,
     free_port,
-    rasa_servers,
+    rasa_server,
     train_model,
 )
 from bot.store.db import open_database
@@ -281,25 +280,6 @@ def scaled_stores(servers: contextlib.ExitStack, data: Path) -> dict:
     return {"database_url": url.rsplit("/", 1)[0] + "/" + name, "redis_url": redis}
 
 
-def free_port_run(count: int, avoid: int) -> int:
-    """The first of `count` consecutive free ports (Rasa shards use consecutive ports)."""
-    for _ in range(50):
-        first = free_port()
-        ports = range(first, first + count)
-        if avoid not in ports and all(_is_free(port) for port in ports):
-            return first
-    raise RuntimeError(f"no {count} consecutive free ports")
-
-
-def _is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
 def summary(values: list[float]) -> dict:
     if not values:
         return {"count": 0}
@@ -317,8 +297,6 @@ def main() -> None:
                         help="mean seconds a citizen waits between turns (0: none)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="keep the databases and logs here (default: a temporary folder)")
-    parser.add_argument("--rasa-shards", type=int, default=1,
-                        help="HOTLINE_RASA_SHARDS: Rasa processes, citizens split by user id")
     parser.add_argument("--telegram-limit", type=float, default=0.0,
                         help="TELEGRAM_RATE_LIMIT for the bot (30 = Telegram's; 0 = off)")
     parser.add_argument("--scaled", action="store_true",
@@ -334,14 +312,14 @@ def main() -> None:
         if args.scaled:
             scaled.update(rasa_workers=args.rasa_workers, action_workers=2)
         action_port = free_port()
-        rasa_port = free_port_run(args.rasa_shards, avoid=action_port)
-        settings = Settings(**scaled, rasa_shards=args.rasa_shards, data_dir=data,
+        rasa_port = free_port()
+        settings = Settings(**scaled, data_dir=data,
                             db_path=data / "hotline.db", rasa_port=rasa_port,
                             action_port=action_port, rasa_url=f"http://127.0.0.1:{rasa_port}",
                             agents_chat_id=AGENTS_CHAT, telegram_rate_limit=args.telegram_limit,
                             # The stack's capacity is measured, not the per-citizen limit.
                             citizen_rate_per_minute=0)
-        actions, rasas = action_server(settings), rasa_servers(settings, model)
+        actions, rasas = action_server(settings), [rasa_server(settings, model)]
         actions.start()
         for rasa in rasas:
             rasa.start()
@@ -362,7 +340,6 @@ def main() -> None:
     result = {
         "citizens": args.citizens, "duration_s": round(run["elapsed"], 1),
         "think_s": args.think, "telegram_rate_limit": args.telegram_limit,
-        "rasa_shards": args.rasa_shards,
         "scaled": ({"store": "postgresql", "tracker_and_locks": "redis",
                     "rasa_workers": args.rasa_workers, "action_servers": 2}
                    if args.scaled else None),

@@ -133,7 +133,6 @@ class Settings:
     action_port: int = 5055
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_timeout: float = 15.0
-    rasa_shards: int = 1
     data_dir: Path = ROOT / "var"
     db_path: Path = ROOT / "var" / "hotline.db"
     # postgresql://… puts the case store on PostgreSQL; empty keeps the SQLite file.
@@ -164,19 +163,9 @@ class Settings:
 
     @property
     def tracker_db_path(self) -> Path:
-        """Rasa's SQL tracker store (conversations), beside the case store."""
-        return self.shard_tracker_db_path(0)
-
-    def shard_tracker_db_path(self, shard: int) -> Path:
-        """Each Rasa shard keeps its own conversations: a citizen always talks to one shard."""
-        return self.data_dir / ("tracker.db" if shard == 0 else f"tracker-{shard}.db")
-
-    @property
-    def rasa_urls(self) -> list[str]:
-        """One Rasa server, or `rasa_shards` of them on consecutive ports from `rasa_port`."""
-        if self.rasa_shards <= 1:
-            return [self.rasa_url]
-        return [f"http://127.0.0.1:{self.rasa_port + i}" for i in range(self.rasa_shards)]
+        """Rasa's SQL tracker store (conversations), beside the case store; in Redis
+        instead when `redis_url` is set."""
+        return self.data_dir / "tracker.db"
 
     @property
     def database(self) -> str | Path:
@@ -230,7 +219,6 @@ class Settings:
             action_port=_int(env, "ACTION_SERVER_PORT", cls.action_port),
             rasa_url=(env.get("RASA_URL", "").strip() or f"http://127.0.0.1:{rasa_port}").rstrip("/"),
             rasa_timeout=_float(env, "RASA_TIMEOUT", cls.rasa_timeout),
-            rasa_shards=max(1, _int(env, "HOTLINE_RASA_SHARDS", cls.rasa_shards)),
             data_dir=data_dir,
             db_path=_path(env, "HOTLINE_DB_PATH", data_dir / "hotline.db"),
             database_url=_database_url(env),
@@ -255,6 +243,9 @@ class Settings:
             webhook_register=_bool(env, "HOTLINE_WEBHOOK_REGISTER", cls.webhook_register),
             webhook_max_connections=max_connections,
         )
+        if env.get("HOTLINE_RASA_SHARDS", "").strip() not in ("", "1"):
+            raise ConfigError("HOTLINE_RASA_SHARDS is gone: for more Rasa processes set "
+                              "HOTLINE_REDIS_URL and HOTLINE_RASA_WORKERS (make run-scaled)")
         if settings.rasa_workers > 1 and not settings.redis_url:
             raise ConfigError("HOTLINE_RASA_WORKERS above 1 needs HOTLINE_REDIS_URL: Rasa "
                               "serialises a conversation across workers with a Redis lock store")

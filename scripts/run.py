@@ -29,7 +29,7 @@ from bot.rasa.stack import (
     StackError,
     action_server,
     bot_process,
-    rasa_servers,
+    rasa_server,
     train_model,
 )
 
@@ -105,7 +105,7 @@ def run(env: dict[str, str], scaled: bool) -> int:
         say(str(exc))
         return 1
     actions = action_server(settings)
-    rasas = rasa_servers(settings, model)
+    rasas = [rasa_server(settings, model)]
     bot = bot_process(settings, console=settings.local_mode,
                       log_path=None if settings.local_mode else settings.log_dir / "bot.stderr.log")
     started = time.monotonic()

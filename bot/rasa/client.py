@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,8 +11,8 @@ import aiohttp
 log = logging.getLogger(__name__)
 
 
-# Concurrent requests to one Rasa server (measured with `make bench`).
-PER_SHARD = 32
+# Concurrent requests to Rasa (measured with `make bench`).
+PER_SERVER = 32
 
 
 class RasaUnavailable(RuntimeError):
@@ -56,9 +55,8 @@ class RasaClient:
     (py-spy, `make bench`); aiohttp does the same work for a fraction of it.
     """
 
-    def __init__(self, base_urls: str | list[str], timeout: float = 15.0) -> None:
-        urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
-        self.base_urls = [url.rstrip("/") for url in urls]
+    def __init__(self, base_url: str, timeout: float = 15.0) -> None:
+        self.base_url = base_url.rstrip("/")
         # As long as Rasa keeps the connection busy answering; `timeout` between reads.
         # (sock_connect, not connect: waiting for a pooled connection under load is no failure.)
         self.timeout = aiohttp.ClientTimeout(total=None, sock_connect=3.0, sock_read=timeout)
@@ -72,13 +70,8 @@ class RasaClient:
                 # At most this many turns inside one Rasa at once; the rest wait here.
                 # Past it Rasa only queues internally, each turn then risks the read
                 # timeout, and work for citizens already given up on is wasted.
-                connector=aiohttp.TCPConnector(limit=0, limit_per_host=PER_SHARD))
+                connector=aiohttp.TCPConnector(limit=0, limit_per_host=PER_SERVER))
         return self._session
-
-    def url_for(self, sender: str) -> str:
-        """A citizen always talks to the same Rasa shard, which holds their conversation."""
-        key = int(sender) if sender.lstrip("-").isdigit() else zlib.crc32(sender.encode())
-        return self.base_urls[key % len(self.base_urls)]
 
     async def close(self) -> None:
         if self._session is not None:
@@ -90,7 +83,7 @@ class RasaClient:
         """Posts one message; raises `RasaUnavailable` when Rasa cannot be reached."""
         body = {"sender": sender, "message": message, "metadata": metadata or {}}
         try:
-            url = f"{self.url_for(sender)}/webhooks/rest/webhook"
+            url = f"{self.base_url}/webhooks/rest/webhook"
             async with self._http().post(url, json=body) as response:
                 response.raise_for_status()
                 data = await response.json(content_type=None)

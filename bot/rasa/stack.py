@@ -36,6 +36,18 @@ QUIET_ENV = {
 }
 
 
+# One thread for each process's numeric libraries (OpenMP for the sentence vectors,
+# TensorFlow's pools for Rasa), unless set otherwise: the processes of a stack share the
+# machine's cores, and their idle threads spinning for work cost more CPU than they save
+# (bench.load at saturation on 2 cores: 17.9 -> 22.0 msg/s; the scaled topology with two
+# Rasa workers and two action servers 10.2 -> 28.6 msg/s).
+ONE_THREAD = {
+    "OMP_NUM_THREADS": "1",
+    "TF_INTRA_OP_PARALLELISM_THREADS": "1",
+    "TF_INTER_OP_PARALLELISM_THREADS": "1",
+}
+
+
 class StackError(RuntimeError):
     """A process did not start or did not become ready."""
 
@@ -64,7 +76,7 @@ class Service:
     _log: IO | None = None
 
     def start(self, stdin: int | IO | None = subprocess.DEVNULL) -> None:
-        env = {**os.environ, **QUIET_ENV, "PYTHONPATH": str(ROOT), **self.env}
+        env = {**ONE_THREAD, **os.environ, **QUIET_ENV, "PYTHONPATH": str(ROOT), **self.env}
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = open(self.log_path, "ab")
@@ -160,11 +172,10 @@ def action_server(settings: Settings, log_dir: Path | None = None) -> Service:
     )
 
 
-def rasa_server(settings: Settings, model: Path, log_dir: Path | None = None,
-                shard: int = 0) -> Service:
-    """Rasa (or shard `shard` of it: the next port, its own tracker store and log)."""
-    port = settings.rasa_port + shard
-    log_name = "rasa.log" if shard == 0 else f"rasa-{shard}.log"
+def rasa_server(settings: Settings, model: Path, log_dir: Path | None = None) -> Service:
+    """Rasa: with its SQL tracker store in the data folder, or (`redis_url` set) with its
+    conversations and locks in Redis and `rasa_workers` Sanic workers."""
+    port = settings.rasa_port
     endpoints, scaled_env = "endpoints.yml", {}
     if settings.redis_url:  # the scaled topology: conversations and locks in Redis
         parts = urlsplit(settings.redis_url)
@@ -175,20 +186,16 @@ def rasa_server(settings: Settings, model: Path, log_dir: Path | None = None,
                       "HOTLINE_ACTION_URL": f"http://127.0.0.1:{settings.action_port}/webhook",
                       "SANIC_WORKERS": str(settings.rasa_workers)}
     return Service(
-        name="Rasa" if shard == 0 else f"Rasa shard {shard}",
+        name="Rasa",
         argv=[str(RASA_VENV / "bin" / "python"), "-m", "bot.rasa.server", "run",
               "--enable-api", "-i", "127.0.0.1",
               "-p", str(port), "-m", str(model), "--endpoints", endpoints,
               "--credentials", "credentials.yml"],
-        log_path=(log_dir or settings.log_dir) / log_name,
+        log_path=(log_dir or settings.log_dir) / "rasa.log",
         env={**hotline_env(settings),
-             "HOTLINE_TRACKER_DB": str(settings.shard_tracker_db_path(shard)), **scaled_env},
+             "HOTLINE_TRACKER_DB": str(settings.tracker_db_path), **scaled_env},
         ready=lambda: bool((_get_json(f"http://127.0.0.1:{port}/status") or {}).get("model_file")),
     )
-
-
-def rasa_servers(settings: Settings, model: Path, log_dir: Path | None = None) -> list[Service]:
-    return [rasa_server(settings, model, log_dir, shard) for shard in range(settings.rasa_shards)]
 
 
 def bot_process(settings: Settings, *, console: bool, extra_env: dict[str, str] | None = None,
@@ -215,7 +222,6 @@ def hotline_env(settings: Settings) -> dict[str, str]:
         "RASA_PORT": str(settings.rasa_port),
         "ACTION_SERVER_PORT": str(settings.action_port),
         "RASA_URL": settings.rasa_url,
-        "HOTLINE_RASA_SHARDS": str(settings.rasa_shards),
         "HOTLINE_REDIS_URL": settings.redis_url,
         "HOTLINE_RASA_WORKERS": str(settings.rasa_workers),
         "HOTLINE_ACTION_WORKERS": str(settings.action_workers),

@@ -227,7 +227,7 @@ def build_application(
         services.state = TelegramState(db, services.leases)
         # Long polling has one process take the updates; a webhook may have several.
         await services.state.start(exclusive=not settings.webhook_mode)
-        services.rasa = RasaClient(settings.rasa_urls, settings.rasa_timeout)
+        services.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout)
         services.emergencies = EmergencyLog(db)
         # The emergency classifier is trained once per process, before the first message.
         await asyncio.to_thread(emergency.model)

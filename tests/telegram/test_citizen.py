@@ -160,22 +160,3 @@ async def test_commands_and_photos_become_exact_payloads_for_rasa(harness):
     assert sent[:4] == ['/check_status{"case_number":"NT202611280001"}', "/check_status",
                         "/my_cases", "/cancel"]
     assert sent[4].startswith('/attach_photo{"photo":"photo')
-
-
-async def test_rasa_shards_keep_each_citizen_on_one_server(rasa):
-    from bot.rasa.client import RasaClient
-    from tests.telegram.conftest import RasaStub
-
-    other = RasaStub()
-    await other.start()
-    client = RasaClient([rasa.url, other.url], timeout=5)
-    try:
-        for _ in range(2):
-            for sender in ("1001", "1002", "1003", "1004"):
-                (reply,) = await client.send(sender, "你好")
-                assert reply.text == "收到：你好"
-    finally:
-        await client.close()
-        await other.stop()
-    assert [r["sender"] for r in rasa.requests] == ["1002", "1004"] * 2
-    assert [r["sender"] for r in other.requests] == ["1001", "1003"] * 2
