@@ -55,6 +55,7 @@ def scaled_env() -> tuple[dict[str, str], list[str]]:
     started = []
     if not env.get("HOTLINE_DATABASE_URL"):
         env.setdefault("HOTLINE_PG_DIR", str(data / "postgres"))
+        env.setdefault("HOTLINE_PG_PORT", "55433")  # the tests' server has 55432
         env["HOTLINE_DATABASE_URL"] = server("pg.sh", "start", env)
         started.append("pg.sh")
     if not env.get("HOTLINE_REDIS_URL"):

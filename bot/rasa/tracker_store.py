@@ -40,8 +40,9 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 log = logging.getLogger(__name__)
 
-# Trackers kept per process, most recently saved last.
-KEPT = 5000
+# Trackers kept per worker, most recently saved last: the conversations active in the last
+# minutes (a tracker of a few dozen events is some tens of kilobytes).
+KEPT = 1000
 # Set on a tracker this store loaded or saved: (list index of its first event, how many of
 # its events are stored), so that a save appends exactly the rest.
 ORIGIN = "_hotline_stored"
