@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import random
 import statistics
@@ -36,6 +37,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import httpx
 
 from bench.local import percentile, report
 from bot.cases.models import CASE_NUMBER_RE
@@ -71,6 +74,7 @@ COMPLAINTS = [
     "我要投诉，公司已经拖欠我们工资两个月了，老板一直说下个月发，一直不兑现",
 ]
 NUMBER = CASE_NUMBER_RE
+WEBHOOK_SECRET = "bench-webhook-secret"
 
 
 @dataclass
@@ -81,6 +85,7 @@ class Figures:
     errors: Counter = field(default_factory=Counter)
     told_numbers: list[str] = field(default_factory=list)
     filings_started: int = 0
+    webhook_retries: int = 0  # posts a bot did not take at once (gone, or 503)
 
     def record(self, kind: str, ms: float) -> None:
         self.messages += 1
@@ -199,9 +204,57 @@ class Citizen:
                 await asyncio.sleep(1)
 
 
+class WebhookPump:
+    """Telegram's side of webhook mode: each update a simulated citizen sends is posted to
+    one of the bot processes' webhooks, as Telegram's server would post it. A post that
+    fails (the process is gone) or is refused (503: the update is in hand elsewhere) is
+    tried again on the next process after a pause, so an update is delivered as long as
+    one process lives. A citizen sends their next update only after the bot's reply, so
+    one chat has one update in flight, as in Telegram's queues."""
+
+    def __init__(self, api: LocalBotApi, urls: list[str], secret: str) -> None:
+        self.api, self.urls, self.secret = api, urls, secret
+        self.client = httpx.AsyncClient(timeout=120)
+        self.tasks: set[asyncio.Task] = set()
+        self.retries = 0
+
+    def install(self) -> None:
+        async def push(update: dict) -> dict:
+            update.setdefault("update_id", next(self.api._update_ids))
+            task = asyncio.create_task(self.deliver(update))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+            return update
+
+        self.api.push_update = push
+
+    async def deliver(self, update: dict) -> None:
+        body = update.get("message") or update.get("callback_query", {}).get("message", {})
+        first = abs(body.get("chat", {}).get("id", 0)) % len(self.urls)
+        for attempt in itertools.count():
+            url = self.urls[(first + attempt) % len(self.urls)]
+            try:
+                response = await self.client.post(
+                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": self.secret})
+                if response.status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            self.retries += 1
+            await asyncio.sleep(min(5.0, 0.5 * (attempt + 1)))
+
+    async def close(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        await self.client.aclose()
+
+
 async def drive(settings: Settings, citizens: int, duration: float, think: float,
                 telegram_limit: float, actions: Service | None = None,
-                kill_actions_at: float | None = None) -> dict:
+                kill_actions_at: float | None = None, bots: int = 1,
+                kill_bot_at: float | None = None) -> dict:
+    """`bots` above 1 runs that many bot processes in webhook mode behind `WebhookPump`;
+    one bot long-polls. `kill_bot_at`: SIGKILL the first bot that many seconds in."""
     api = LocalBotApi()
     api.add_chat(AGENTS_CHAT, title="坐席群")
     runner, port = await serve_http(api)
@@ -209,12 +262,30 @@ async def drive(settings: Settings, citizens: int, duration: float, think: float
            "TELEGRAM_BASE_URL": f"http://127.0.0.1:{port}/bot",
            "TELEGRAM_BASE_FILE_URL": f"http://127.0.0.1:{port}/file/bot",
            "TELEGRAM_RATE_LIMIT": str(telegram_limit)}
-    bot = bot_process(settings, console=False, extra_env=env,
-                      log_path=settings.log_dir / "bot.stderr.log")
-    bot.start()
+    processes, pump = [], None
+    if bots > 1:
+        ports = [free_port() for _ in range(bots)]
+        for number, listen in enumerate(ports):
+            processes.append(bot_process(settings, console=False, extra_env={
+                **env, "HOTLINE_WEBHOOK_URL": "https://hotline.example/telegram",
+                "HOTLINE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+                "HOTLINE_WEBHOOK_LISTEN": f"127.0.0.1:{listen}",
+                "HOTLINE_WEBHOOK_REGISTER": "1" if number == 0 else "0"},
+                log_path=settings.log_dir / f"bot-{number}.stderr.log"))
+        pump = WebhookPump(api, [f"http://127.0.0.1:{p}/telegram" for p in ports],
+                           WEBHOOK_SECRET)
+        pump.install()
+    else:
+        processes.append(bot_process(settings, console=False, extra_env=env,
+                                     log_path=settings.log_dir / "bot.stderr.log"))
+    for bot in processes:
+        bot.start()
     figures = Figures()
     try:
-        await api.wait_for(lambda: api.get_updates_calls > 0, 60)
+        if pump is None:
+            await api.wait_for(lambda: api.get_updates_calls > 0, 60)
+        else:
+            await wait_healthy(pump)
         # Warm-up (not measured): the action server loads its classifiers on first use.
         warm = Citizen(api, FIRST_CITIZEN - 1, Figures(), random.Random(0))
         for text in ("你好", "公积金怎么提取", "/mycases"):
@@ -224,25 +295,61 @@ async def drive(settings: Settings, citizens: int, duration: float, think: float
         started = time.monotonic()
         until = started + duration
         living = asyncio.gather(*(p.live(until, think) for p in people))
+        kills = []
         if actions is not None and kill_actions_at is not None:
-            await asyncio.sleep(kill_actions_at)
-            actions.kill()
-            actions.start()
-            await asyncio.to_thread(actions.wait_ready, 180)
+            kills.append((kill_actions_at, "actions"))
+        if kill_bot_at is not None:
+            kills.append((kill_bot_at, "bot"))
+        for at, what in sorted(kills):
+            await asyncio.sleep(max(0.0, started + at - time.monotonic()))
+            if what == "bot":
+                processes[0].kill()  # a crash: not restarted, the others carry on
+            else:
+                actions.kill()
+                actions.start()
+                await asyncio.to_thread(actions.wait_ready, 180)
         await living
         elapsed = time.monotonic() - started
-        rss = {"bot": bot.rss_mb()}
+        rss = {f"bot-{i}": bot.rss_mb() for i, bot in enumerate(processes)}
+        await asyncio.sleep(3)  # the last new-case cards leave the outbox
+        cards_received = len(api.sent(AGENTS_CHAT))
+        if pump is not None:
+            figures.webhook_retries = pump.retries
     finally:
-        bot.stop()
+        for bot in processes:
+            bot.stop()
+        if pump is not None:
+            await pump.close()
         await runner.cleanup()
-    return {"figures": figures, "elapsed": elapsed, "rss": rss}
+    return {"figures": figures, "elapsed": elapsed, "rss": rss,
+            "cards_received": cards_received}
 
 
-async def store_check(settings: Settings, told: list[str]) -> dict:
+async def wait_healthy(pump: WebhookPump, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    for url in pump.urls:
+        health = url.rsplit("/", 1)[0] + "/healthz"
+        while True:
+            try:
+                response = await pump.client.get(
+                    health, headers={"X-Telegram-Bot-Api-Secret-Token": pump.secret})
+                if response.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no bot answered at {health}")
+            await asyncio.sleep(0.3)
+
+
+async def store_check(settings: Settings, told: list[str], cards_received: int) -> dict:
     db = await open_database(settings.database)
     try:
         rows = await db.fetchall("SELECT number FROM cases WHERE citizen_id >= ?",
                                  (FIRST_CITIZEN,))
+        cards = await db.fetchone(
+            "SELECT count(*) AS n, count(sent_at) AS sent FROM outbox WHERE chat_id = ?",
+            (AGENTS_CHAT,))
     finally:
         await db.close()
     stored = Counter(r["number"] for r in rows)
@@ -253,6 +360,10 @@ async def store_check(settings: Settings, told: list[str]) -> dict:
         "lost": len(told_set - set(stored)),
         "duplicated_numbers_told": len(told) - len(told_set),
         "in_store_but_never_told": len(set(stored) - told_set),
+        # The agents' group: outbox rows for it, marked sent, and messages it received
+        # (more received than sent rows would be a row sent twice).
+        "agent_cards_in_outbox": cards["n"], "agent_cards_marked_sent": cards["sent"],
+        "agent_cards_received": cards_received,
     }
 
 
@@ -304,6 +415,11 @@ def main() -> None:
     parser.add_argument("--rasa-workers", type=int, default=2)
     parser.add_argument("--kill-actions-at", type=float, default=None,
                         help="seconds into the run to SIGKILL and restart the action server")
+    parser.add_argument("--bots", type=int, default=1,
+                        help="bot processes; above 1 they run in webhook mode behind a pump "
+                             "that posts each update as Telegram would")
+    parser.add_argument("--kill-bot-at", type=float, default=None,
+                        help="seconds into the run to SIGKILL the first bot (not restarted)")
     args = parser.parse_args()
     model = train_model()
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as servers:
@@ -328,10 +444,12 @@ def main() -> None:
             for rasa in rasas:
                 rasa.wait_ready(300)
             run = asyncio.run(drive(settings, args.citizens, args.duration, args.think,
-                                    args.telegram_limit, actions, args.kill_actions_at))
+                                    args.telegram_limit, actions, args.kill_actions_at,
+                                    args.bots, args.kill_bot_at))
             rss = {**{r.name: r.rss_mb() for r in rasas}, "actions": actions.rss_mb(),
                    **run["rss"]}
-            check = asyncio.run(store_check(settings, run["figures"].told_numbers))
+            check = asyncio.run(store_check(settings, run["figures"].told_numbers,
+                                            run["cards_received"]))
         finally:
             for rasa in rasas:
                 rasa.stop()
@@ -344,12 +462,14 @@ def main() -> None:
                     "rasa_workers": args.rasa_workers, "action_servers": 2}
                    if args.scaled else None),
         "action_server_killed_at_s": args.kill_actions_at,
+        "bots": args.bots, "bot_killed_at_s": args.kill_bot_at,
         "messages": f.messages,
         "messages_per_s": round(f.messages / run["elapsed"], 1),
         "latency_ms": summary(f.latencies),
         "latency_ms_by_kind": {k: summary(v) for k, v in sorted(f.by_kind.items())},
         "errors": sum(f.errors.values()), "error_kinds": dict(f.errors),
         "filings_started": f.filings_started,
+        "webhook_posts_retried": f.webhook_retries,
         **check,
         "rss_mb": {k: round(v or 0) for k, v in rss.items()},
     }
