@@ -95,7 +95,7 @@ async def run_console(
 
     stdout.write(
         "本地模式（未设置 TELEGRAM_BOT_TOKEN）：在这里输入消息，就像在 Telegram 里和机器人聊天。\n"
-        f"数据库：{settings.database_shown}\n对话记录：{settings.tracker_db_path}\n"
+        f"数据库：{settings.database_shown}\n对话记录：{settings.redis_url or settings.tracker_db_path}\n"
         f"Rasa：{settings.rasa_url}\n"
         "输入按钮前的数字可以点按钮；/as 用户ID 切换身份（试用坐席命令）；"
         "输入 /quit 或按 Ctrl-D 退出。\n"
