@@ -48,6 +48,7 @@ from bot.rasa.stack import (
     action_server,
     bot_process,
     free_port,
+    private_redis,
     rasa_server,
     train_model,
 )
@@ -383,11 +384,7 @@ def scaled_stores(servers: contextlib.ExitStack, data: Path) -> dict:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     servers.callback(drop)
-    env = {**os.environ, "HOTLINE_DATA_DIR": str(data), "HOTLINE_REDIS_PORT": str(free_port())}
-    redis = subprocess.run([str(ROOT / "scripts" / "redis.sh"), "start"], env=env, check=True,
-                           capture_output=True, text=True).stdout.strip()
-    servers.callback(subprocess.run, [str(ROOT / "scripts" / "redis.sh"), "stop"], env=env,
-                     check=False)
+    redis = servers.enter_context(private_redis(data))
     return {"database_url": url.rsplit("/", 1)[0] + "/" + name, "redis_url": redis}
 
 

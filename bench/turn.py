@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from bench.local import percentile, report
-from bot.config import ROOT, Settings
+from bot.config import Settings
 from bot.rasa.stack import (
     RASA_VENV,
     Service,
@@ -47,6 +47,7 @@ from bot.rasa.stack import (
     action_server,
     free_port,
     hotline_env,
+    private_redis,
     train_model,
 )
 
@@ -221,21 +222,12 @@ def main() -> None:
     model = train_model()
     results = {}
     ways = args.ways.split(",")
-    with tempfile.TemporaryDirectory() as scratch:
-        env = {**os.environ, "HOTLINE_DATA_DIR": scratch, "HOTLINE_REDIS_PORT": str(free_port())}
-        own_redis = not args.redis_url and bool({"redis", "append", "postgres"} & set(ways))
-        if own_redis:
-            args.redis_url = subprocess.run(
-                [str(ROOT / "scripts" / "redis.sh"), "start"], env=env, check=True,
-                capture_output=True, text=True).stdout.strip()
-        try:
-            for way in ways:
-                results[way] = run_way(way, model, args)
-                print(f"{way:9} {json.dumps(results[way], ensure_ascii=False)}", flush=True)
-        finally:
-            if own_redis:
-                subprocess.run([str(ROOT / "scripts" / "redis.sh"), "stop"], env=env,
-                               check=False)
+    with tempfile.TemporaryDirectory() as scratch, contextlib.ExitStack() as servers:
+        if not args.redis_url and {"redis", "append", "postgres"} & set(ways):
+            args.redis_url = servers.enter_context(private_redis(Path(scratch)))
+        for way in ways:
+            results[way] = run_way(way, model, args)
+            print(f"{way:9} {json.dumps(results[way], ensure_ascii=False)}", flush=True)
     if "alone" in results:
         base = results["alone"]["rasa_cpu_ms_per_turn"]
         for figures in results.values():

@@ -257,6 +257,22 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
+def private_redis(data: Path) -> Iterator[str]:
+    """A private Redis (scripts/redis.sh) on a free port with its files in `data`; yields
+    its URL, stops it on exit. Raises `StackError` when it cannot start."""
+    env = {**os.environ, "HOTLINE_DATA_DIR": str(data), "HOTLINE_REDIS_PORT": str(free_port())}
+    script = str(ROOT / "scripts" / "redis.sh")
+    started = subprocess.run([script, "start"], env=env, capture_output=True, text=True,
+                             timeout=180, check=False)
+    if started.returncode != 0:
+        raise StackError(f"Redis did not start: {started.stderr.strip() or started.stdout}")
+    try:
+        yield started.stdout.strip()
+    finally:
+        subprocess.run([script, "stop"], env=env, capture_output=True, timeout=60, check=False)
+
+
+@contextlib.contextmanager
 def scratch_servers(data: Path, model: Path) -> Iterator[tuple[Settings, Service, Service]]:
     """The action server and Rasa on free ports, with their data in `data`; stopped on exit."""
     rasa_port = free_port()

@@ -6,6 +6,7 @@ fake Bot API. Redis is the project's own (scripts/redis.sh), PostgreSQL too (scr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 from collections.abc import Iterator
@@ -15,8 +16,8 @@ import pytest
 
 from bot.cases.models import CASE_NUMBER_RE
 from bot.cases.store import CaseStore
-from bot.config import ROOT, Settings
-from bot.rasa.stack import action_server, rasa_server
+from bot.config import Settings
+from bot.rasa.stack import StackError, action_server, private_redis, rasa_server
 from bot.store.db import open_database
 from bot.telegram.local_api import LocalBotApi, serve_http
 from tests.e2e.conftest import AGENTS, AGENTS_CHAT, SUPERVISOR, Stack, Telegram, free_port
@@ -24,16 +25,6 @@ from tests.e2e.test_intake import DESCRIPTION, buttons, fill_form
 from tests.stores import PostgresServer, unavailable
 
 CITIZENS = (890201, 890202, 890203, 890204)
-
-
-def redis(command: str, data: Path, port: int) -> str:
-    done = subprocess.run([str(ROOT / "scripts" / "redis.sh"), command],
-                          env={**os.environ, "HOTLINE_DATA_DIR": str(data),
-                               "HOTLINE_REDIS_PORT": str(port)},
-                          capture_output=True, text=True, timeout=120, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr.strip() or done.stdout.strip())
-    return done.stdout.strip()
 
 
 def redis_keys(url: str, pattern: str) -> list[str]:
@@ -49,10 +40,10 @@ def scaled(tmp_path_factory: pytest.TempPathFactory, model: Path,
     if not isinstance(postgres_server, PostgresServer):
         unavailable(str(postgres_server))
     data = tmp_path_factory.mktemp("scaled")
-    redis_port = free_port()
+    servers = contextlib.ExitStack()
     try:
-        redis_url = redis("start", data, redis_port)
-    except (RuntimeError, OSError) as exc:
+        redis_url = servers.enter_context(private_redis(data))
+    except StackError as exc:
         message = f"Redis unavailable: {exc}"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message + " (CI=true: the scaled tests must run)", pytrace=False)
@@ -75,7 +66,7 @@ def scaled(tmp_path_factory: pytest.TempPathFactory, model: Path,
     finally:
         rasa.stop()
         actions.stop()
-        redis("stop", data, redis_port)
+        servers.close()
         postgres_server.drop(database_url)
 
 

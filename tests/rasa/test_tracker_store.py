@@ -4,9 +4,8 @@ two store objects stand for two Rasa workers sharing the conversations."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
@@ -14,29 +13,20 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 
 from bot.config import ROOT
+from bot.rasa.stack import StackError, private_redis
 from bot.rasa.tracker_store import AppendOnlyRedisTrackerStore
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def redis_port(tmp_path_factory: pytest.TempPathFactory):
-    data, port = tmp_path_factory.mktemp("redis"), free_port()
-    env = {**os.environ, "HOTLINE_DATA_DIR": str(data), "HOTLINE_REDIS_PORT": str(port)}
-    script = str(ROOT / "scripts" / "redis.sh")
-    started = subprocess.run([script, "start"], env=env, capture_output=True, text=True,
-                             timeout=120, check=False)
-    if started.returncode != 0:
-        message = f"Redis unavailable: {started.stderr.strip()}"
+    try:
+        with private_redis(tmp_path_factory.mktemp("redis")) as url:
+            yield urlsplit(url).port
+    except StackError as exc:
+        message = f"Redis unavailable: {exc}"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message + " (CI=true: this test must run)", pytrace=False)
         pytest.skip(message)
-    yield port
-    subprocess.run([script, "stop"], env=env, timeout=60, check=False)
 
 
 @pytest.fixture
