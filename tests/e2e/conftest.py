@@ -4,9 +4,10 @@ and a fake Telegram Bot API server on 127.0.0.1 that the bot long-polls.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,8 +113,10 @@ class Telegram:
         return await self.replies(user, count, after, timeout)
 
 
-@pytest.fixture
-async def telegram(stack: Stack):
+@contextlib.asynccontextmanager
+async def telegram_for(stack: Stack) -> AsyncIterator[Telegram]:
+    """The fake Bot API with the agents' group and staff chats, and a bot polling it on
+    `stack`; stopped on exit."""
     api = LocalBotApi()
     api.add_chat(AGENTS_CHAT, title="12345坐席群")
     for staff in (*AGENTS, SUPERVISOR):
@@ -128,6 +131,12 @@ async def telegram(stack: Stack):
         if tg.bot is not None:
             tg.bot.stop()
         await runner.cleanup()
+
+
+@pytest.fixture
+async def telegram(stack: Stack):
+    async with telegram_for(stack) as tg:
+        yield tg
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

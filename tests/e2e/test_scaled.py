@@ -19,8 +19,7 @@ from bot.cases.store import CaseStore
 from bot.config import Settings
 from bot.rasa.stack import StackError, action_server, private_redis, rasa_server
 from bot.store.db import open_database
-from bot.telegram.local_api import LocalBotApi, serve_http
-from tests.e2e.conftest import AGENTS, AGENTS_CHAT, SUPERVISOR, Stack, Telegram, free_port
+from tests.e2e.conftest import AGENTS, AGENTS_CHAT, SUPERVISOR, Stack, free_port, telegram_for
 from tests.e2e.test_intake import DESCRIPTION, buttons, fill_form
 from tests.stores import PostgresServer, unavailable
 
@@ -72,20 +71,8 @@ def scaled(tmp_path_factory: pytest.TempPathFactory, model: Path,
 
 @pytest.fixture
 async def tg(scaled: Stack):
-    api = LocalBotApi()
-    api.add_chat(AGENTS_CHAT, title="12345坐席群")
-    for staff in (*AGENTS, SUPERVISOR):
-        api.add_chat(staff)
-    runner, port = await serve_http(api)
-    telegram = Telegram(api, port)
-    telegram.start_bot(scaled.settings)
-    try:
-        await telegram.wait_polling()
+    async with telegram_for(scaled) as telegram:
         yield telegram
-    finally:
-        if telegram.bot is not None:
-            telegram.bot.stop()
-        await runner.cleanup()
 
 
 async def cases_in(settings: Settings) -> list:
