@@ -278,13 +278,20 @@ def scratch_servers(data: Path, model: Path) -> Iterator[tuple[Settings, Service
     rasa_port = free_port()
     settings = Settings(data_dir=data, db_path=data / "hotline.db", rasa_port=rasa_port,
                         action_port=free_port(), rasa_url=f"http://127.0.0.1:{rasa_port}")
+    with running_servers(settings, model) as (actions, rasa):
+        yield settings, actions, rasa
+
+
+@contextlib.contextmanager
+def running_servers(settings: Settings, model: Path) -> Iterator[tuple[Service, Service]]:
+    """The action server and Rasa for `settings`, started and ready; stopped on exit."""
     actions, rasa = action_server(settings), rasa_server(settings, model)
     actions.start()
     rasa.start()
     try:
-        actions.wait_ready(120)
+        actions.wait_ready(180)
         rasa.wait_ready(300)
-        yield settings, actions, rasa
+        yield actions, rasa
     finally:
         rasa.stop()
         actions.stop()

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from bot.rasa.stack import Service, action_server, bot_process, rasa_server, train_model
+from bot.rasa.stack import Service, bot_process, running_servers, train_model
 from bot.telegram.local_api import LocalBotApi, serve_http
 
 TOKEN = "123456:TEST-TOKEN"
@@ -55,17 +55,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, model: Path) -> Iterator[Sta
                         action_port=free_port(), rasa_url=f"http://127.0.0.1:{rasa_port}",
                         agent_ids=frozenset(AGENTS), supervisor_ids=frozenset({SUPERVISOR}),
                         agents_chat_id=AGENTS_CHAT, supervision_seconds=1.0)
-    actions = action_server(settings)
-    rasa = rasa_server(settings, model)
-    actions.start()
-    rasa.start()
-    try:
-        actions.wait_ready(120)
-        rasa.wait_ready(300)
+    with running_servers(settings, model) as (actions, rasa):
         yield Stack(settings, actions, rasa)
-    finally:
-        rasa.stop()
-        actions.stop()
 
 
 @dataclass

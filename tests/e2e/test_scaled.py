@@ -17,7 +17,7 @@ import pytest
 from bot.cases.models import CASE_NUMBER_RE
 from bot.cases.store import CaseStore
 from bot.config import Settings
-from bot.rasa.stack import StackError, action_server, private_redis, rasa_server
+from bot.rasa.stack import StackError, private_redis, running_servers
 from bot.store.db import open_database
 from tests.e2e.conftest import AGENTS, AGENTS_CHAT, SUPERVISOR, Stack, free_port, telegram_for
 from tests.e2e.test_intake import DESCRIPTION, buttons, fill_form
@@ -55,16 +55,10 @@ def scaled(tmp_path_factory: pytest.TempPathFactory, model: Path,
                         rasa_url=f"http://127.0.0.1:{rasa_port}",
                         agent_ids=frozenset(AGENTS), supervisor_ids=frozenset({SUPERVISOR}),
                         agents_chat_id=AGENTS_CHAT, supervision_seconds=1.0)
-    actions, rasa = action_server(settings), rasa_server(settings, model)
-    actions.start()
-    rasa.start()
     try:
-        actions.wait_ready(180)
-        rasa.wait_ready(300)
-        yield Stack(settings, actions, rasa)
+        with running_servers(settings, model) as (actions, rasa):
+            yield Stack(settings, actions, rasa)
     finally:
-        rasa.stop()
-        actions.stop()
         servers.close()
         postgres_server.drop(database_url)
 
