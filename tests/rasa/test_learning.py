@@ -67,6 +67,7 @@ async def test_a_worse_candidate_is_not_promoted_and_the_seed_stays_in_use(setti
     registry = learning.Registry.open(learning.registry_dir(settings))
     assert registry.current is None and registry.versions() == ["v0001"]
     assert registry.history[-1]["promoted"] is False
+    assert registry.history[-1]["refit_on"] == 20  # not put in use: never refit
 
 
 async def test_a_candidate_that_is_not_worse_is_promoted_and_one_command_rolls_back(
@@ -75,6 +76,8 @@ async def test_a_candidate_that_is_not_worse_is_promoted_and_one_command_rolls_b
     first = learning.retrain(settings, await examples(settings, right[:25]), seed)
     assert first.promoted and first.after["macro_f1"] >= first.before["macro_f1"]
     assert learning.in_use(settings, seed).version == first.candidate == "v0001"
+    # Promoted, it is trained again on all 25, the held-back five included.
+    assert learning.Registry.open(learning.registry_dir(settings)).history[-1]["refit_on"] == 25
     # The same examples again (a night with nothing confirmed): no new candidate.
     again = learning.retrain(settings, await examples(settings, right[:25]), seed)
     assert again.candidate is None and not again.promoted
