@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from bot.config import ROOT
+from bot.nlp.linear import column_major
 from bot.nlp.vectors import SentenceVectors
 from bot.safety.emergency import (
     CALM_FRAMES,
@@ -72,6 +73,7 @@ class EmergencyModel:
 
         features = hstack([self.ngrams.transform(texts),
                                  self.vectors.features(self.vectors.embed(texts))]).tocsr()
+        column_major(self.regression)
         result = []
         for row in self.regression.predict_proba(features):
             p = sum(row[i] for i, _ in self._kinds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from bot.nlp.keywords import KeywordScorer
+from bot.nlp.linear import column_major
 from bot.nlp.search import normalize
 
 
@@ -22,6 +23,7 @@ class KeywordMixedClassifier:
 
     def probabilities_many(self, texts: list[str]) -> np.ndarray:
         """`probabilities` for many texts at once (one row each): much cheaper per text."""
+        column_major(self.pipeline[-1])
         mixed = self.pipeline.predict_proba([normalize(text) for text in texts])
         if self.keywords is None:
             return mixed

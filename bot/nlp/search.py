@@ -27,6 +27,7 @@ from sklearn.linear_model import LogisticRegression
 
 from bot.config import ROOT
 from bot.knowledge.loader import Entry, KnowledgeBase
+from bot.nlp.linear import column_major
 from bot.nlp.vectors import SentenceVectors
 
 # Decision thresholds, set on testsets/knowledge.yml (make eval prints how they fare):
@@ -131,6 +132,7 @@ class KnowledgeSearch:
         sounds = self._sounds.transform([pinyin(text) for text in normalized])
         probabilities = np.zeros((len(texts), len(self.kb.entries)))
         meaning = self._vectors.features(self._vectors.embed(normalized))
+        column_major(self._model)
         probabilities[:, self._model.classes_] = self._model.predict_proba(
             hstack([queries, sounds * PINYIN_WEIGHT, meaning]).tocsr())
         closest = np.zeros((len(self.kb.entries), len(texts)))
