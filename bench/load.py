@@ -41,6 +41,7 @@ from pathlib import Path
 import httpx
 
 from bench.local import percentile, report
+from bench.wording import varied
 from bot.cases.models import CASE_NUMBER_RE
 from bot.config import ROOT, Settings
 from bot.rasa.stack import (
@@ -156,7 +157,7 @@ class Citizen:
         return None
 
     async def ask_policy(self) -> None:
-        await self.say("policy", self.rng.choice(POLICY))
+        await self.say("policy", varied(self.rng, self.rng.choice(POLICY)))
 
     async def check_status(self) -> None:
         if self.case and self.rng.random() < 0.7:

@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from bench.local import percentile, report
+from bench.wording import varied
 from bot.config import Settings
 from bot.rasa.stack import (
     RASA_VENV,
@@ -142,7 +143,7 @@ async def drive(url: str, citizens: int, messages: int, first_sender: int) -> di
             start = time.perf_counter()
             try:
                 response = await client.post(url, json={"sender": str(sender),
-                                                        "message": rng.choice(MESSAGES)})
+                                                        "message": varied(rng, rng.choice(MESSAGES))})
                 if response.status_code != 200:
                     errors += 1
             except httpx.HTTPError:
