@@ -68,7 +68,8 @@ class CaseClassifier(KeywordMixedClassifier):
             TfidfVectorizer(analyzer=_words, sublinear_tf=True, min_df=1),
         )
         pipeline = make_pipeline(
-            features, LogisticRegression(C=20, solver="saga", max_iter=300, class_weight="balanced"))
+            features, LogisticRegression(C=20, solver="saga", max_iter=300, class_weight="balanced",
+                               random_state=0))
         fit: dict = {} if weights is None else {"logisticregression__sample_weight": weights}
         pipeline.fit([normalize(e.text) for e in examples], [e.category for e in examples], **fit)
         digest = hashlib.sha256("\n".join(f"{e.category}\t{e.text}" for e in examples).encode())

@@ -115,7 +115,7 @@ class KnowledgeSearch:
         sounds = self._sounds.fit_transform([pinyin(text) for text in texts])
         self._vectors = SentenceVectors(VECTOR_WEIGHT, VECTOR_CACHE)
         meaning = self._vectors.features(self._vectors.embed_cached(texts))
-        self._model = LogisticRegression(C=30, solver="saga", max_iter=300)
+        self._model = LogisticRegression(C=30, solver="saga", max_iter=300, random_state=0)
         self._model.fit(hstack([self._matrix, sounds * PINYIN_WEIGHT, meaning]).tocsr(),
                         self._owners)
         self._topics = np.array([e.topic for e in kb.entries])

@@ -91,7 +91,8 @@ class TopicClassifier(KeywordMixedClassifier):
             labels.append(NONE)
         pipeline = make_pipeline(
             TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range, sublinear_tf=True),
-            LogisticRegression(C=c, solver="saga", max_iter=300, class_weight="balanced"),
+            LogisticRegression(C=c, solver="saga", max_iter=300, class_weight="balanced",
+                               random_state=0),
         )
         pipeline.fit(texts, labels)
         return cls(pipeline, load_keywords(TOPIC_KEYWORDS), keyword_weight)
