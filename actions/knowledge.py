@@ -61,6 +61,7 @@ SMALL_TALK_RESPONSES = {
     "thanks": "utter_thanks",
     "chitchat": "utter_chitchat",
     "out_of_scope": "utter_out_of_scope",
+    "cancel": "utter_nothing_to_cancel",
 }
 
 
@@ -161,8 +162,9 @@ class ActionAnswerPolicy(Action):
 
 
 class ActionSmallTalk(ActionAnswerPolicy):
-    """Chit-chat and out-of-scope intents: the same decision (a misread policy question is
-    still searched, a daily-life problem is offered filing)."""
+    """Chit-chat, out-of-scope and courtesy intents: the same decision (a misread policy
+    question is still searched, a daily-life problem is offered filing, a greeting that
+    goes on to ask a policy question is that question)."""
 
     def name(self) -> str:
         return "action_small_talk"

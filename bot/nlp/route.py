@@ -41,6 +41,17 @@ CASE_INTENTS = {"file_complaint", "file_help", "file_suggestion", "file_report",
 SELF_SERVICE_INTENTS = {"check_status", "my_cases"}
 # The intents whose rule runs action_small_talk (nlu/rules/basics.yml).
 MISREAD_AS_SMALL_TALK = {"chitchat", "out_of_scope"}
+# A greeting, goodbye or thanks that goes on to ask a plain policy question
+# (「您好，想打听下退休了公积金怎么取？」) is that question; without a question it stays
+# small talk (「谢谢，医保的事我明白了」).
+COURTESIES = {"greet", "goodbye", "thanks"}
+# The intents whose rule runs action_small_talk outside a form: chit-chat, out of scope,
+# the courtesies and 「取消」 with nothing to cancel.
+SMALL_TALK_ACTION_INTENTS = MISREAD_AS_SMALL_TALK | COURTESIES | {"cancel"}
+# Small talk is short: the training examples of those intents are at most 24 characters,
+# the project's held-out ones at most 38. A message this long that Rasa takes for one of
+# them (a letter that ends 「谢谢」, a complaint that opens 「算了不说了」) says more.
+LONG_MESSAGE = 50
 FALLBACK = "nlu_fallback"
 # A message asks something …
 QUESTION = re.compile(r"怎么|怎样|如何|咋|啥|什么|多少|几[个天月年号岁倍]|哪[里儿个些家]|能不能|可不可以|"
@@ -55,13 +66,14 @@ def route(text: str, intent: str, best: str | None, search: SearchResult, topic:
           topics: TopicClassifier, problems: ProblemDetector) -> Route:
     """`intent` is Rasa's (nlu_fallback when unsure) and `best` the likeliest real intent
     under it; `search` and `topic` are this text's knowledge search and topic guess."""
-    if intent in MISREAD_AS_SMALL_TALK:
-        if topics.clear_policy_topic(text, topic) is None:
-            if problems.is_problem(text):
+    if intent in MISREAD_AS_SMALL_TALK or intent in SMALL_TALK_INTENTS:
+        if not more_than_small_talk(text, intent, topic, topics):
+            if intent in MISREAD_AS_SMALL_TALK and problems.is_problem(text):
                 return Route.PROBLEM
             return Route.OUT_OF_SCOPE if intent == "out_of_scope" else Route.SMALLTALK
-    elif intent in SMALL_TALK_INTENTS:
-        return Route.SMALLTALK
+        if (len(text.strip()) >= LONG_MESSAGE and decide(search, topic.topic) != "answer"
+                and problems.is_problem(text)):
+            return Route.PROBLEM
     elif intent in SELF_SERVICE_INTENTS:
         return Route.SELF_SERVICE
     elif intent in CASE_INTENTS:
@@ -76,6 +88,20 @@ def route(text: str, intent: str, best: str | None, search: SearchResult, topic:
     if found == "clarify":
         return Route.CLARIFY
     return Route.NOT_FOUND
+
+
+def more_than_small_talk(text: str, intent: str, topic: TopicGuess,
+                         topics: TopicClassifier) -> bool:
+    """Whether a message Rasa took for small talk says more and is searched: a long one, a
+    plain policy question misread as chit-chat or out of scope, or a courtesy that goes
+    on to ask one."""
+    if intent in SMALL_TALK_ACTION_INTENTS and len(text.strip()) >= LONG_MESSAGE:
+        return True
+    if intent in MISREAD_AS_SMALL_TALK:
+        return topics.clear_policy_topic(text, topic) is not None
+    if intent in COURTESIES:
+        return is_question(text, intent) and topics.clear_policy_topic(text, topic) is not None
+    return False
 
 
 def is_question(text: str, intent: str) -> bool:

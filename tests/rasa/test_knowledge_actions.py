@@ -182,6 +182,49 @@ async def test_small_talk_gets_its_short_answer(res, domain, intent, response):
         assert events == []
 
 
+@pytest.mark.parametrize("intent,response", [("greet", "utter_greet"),
+                                             ("goodbye", "utter_goodbye"),
+                                             ("thanks", "utter_thanks")])
+async def test_a_courtesy_gets_its_courtesy_unless_it_goes_on_to_ask_a_policy_question(
+        res, domain, intent, response):
+    plain = {"greet": "您好 在吗", "goodbye": "好的那我先下线了 回头再聊",
+             "thanks": "谢谢你啊，医保那个事我已经弄明白了"}[intent]
+    dispatcher = CollectingDispatcher()
+    await ActionSmallTalk().run(dispatcher, make_tracker(plain, intent=intent), domain)
+    assert [m["response"] for m in shown(dispatcher)] == [response]
+    assert route_of(dispatcher) == "smalltalk"
+    # The same courtesy, then a question plainly about a policy topic: it is searched.
+    asked = {"greet": "您好，想打听下退休了住房公积金怎么全部取出来？",
+             "goodbye": "再见前再问一句，退休以后公积金能一次取完吗",
+             "thanks": "谢谢了，还想问退休后公积金咋个提取出来呢"}[intent]
+    dispatcher = CollectingDispatcher()
+    await ActionSmallTalk().run(dispatcher, make_tracker(asked, intent=intent), domain)
+    assert all(m.get("response") is None for m in shown(dispatcher))
+    assert route_of(dispatcher) in ("answer", "clarify")
+
+
+@pytest.mark.parametrize("intent", ["thanks", "goodbye", "cancel", "chitchat"])
+async def test_a_letter_rasa_takes_for_small_talk_is_offered_filing_not_small_talk(
+        res, domain, intent):
+    letter = ("我们村东头那条水泥路去年才修好，今年开春就被拉石子的大货车压得坑坑洼洼，"
+              "下雨天全是积水，孩子上学只能绕远路走田埂，已经跟村里说过几次了，麻烦管一管，谢谢")
+    assert len(letter) >= 50
+    dispatcher = CollectingDispatcher()
+    events = await ActionSmallTalk().run(dispatcher, make_tracker(letter, intent=intent), domain)
+    assert all(m.get("response") is None for m in shown(dispatcher))
+    assert route_of(dispatcher) == "case"
+    assert shown(dispatcher)[-1]["buttons"][0]["title"] == "登记诉求"
+    assert SlotSet("kb_query", letter) in events
+
+
+async def test_cancel_with_nothing_open_says_so(res, domain):
+    dispatcher = CollectingDispatcher()
+    await ActionSmallTalk().run(dispatcher, make_tracker("算了算了 不弄了", intent="cancel"),
+                                domain)
+    assert [m["response"] for m in shown(dispatcher)] == ["utter_nothing_to_cancel"]
+    assert route_of(dispatcher) == "smalltalk"
+
+
 async def test_a_daily_life_problem_taken_for_chit_chat_is_offered_filing(res, domain):
     for intent in ("chitchat", "out_of_scope"):
         dispatcher = CollectingDispatcher()
