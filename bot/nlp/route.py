@@ -39,7 +39,8 @@ class Route(StrEnum):
 SMALL_TALK_INTENTS = {"greet", "goodbye", "thanks", "affirm", "deny", "chitchat", "cancel"}
 CASE_INTENTS = {"file_complaint", "file_help", "file_suggestion", "file_report", "ask_human"}
 SELF_SERVICE_INTENTS = {"check_status", "my_cases"}
-# The intents whose rule runs action_small_talk (nlu/rules/basics.yml).
+# Chit-chat and out of scope: a plain policy question is searched even without a question
+# word, and a daily-life problem is offered filing.
 MISREAD_AS_SMALL_TALK = {"chitchat", "out_of_scope"}
 # A greeting, goodbye or thanks that goes on to ask a plain policy question
 # (「您好，想打听下退休了公积金怎么取？」) is that question; without a question it stays
