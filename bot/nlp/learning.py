@@ -187,15 +187,18 @@ def _vectors() -> SentenceVectors:
 
 
 def candidate_model(train: list[Example], version: str, base: CaseClassifier,
-                    seed: list[CaseExample] | None = None) -> LearnedCaseClassifier:
+                    seed: list[CaseExample] | None = None,
+                    real: np.ndarray | None = None) -> LearnedCaseClassifier:
     """`base` (the seed model) and a sentence-vector reader trained on the written examples
-    and `train`, a real one counting `REAL_WEIGHT` times."""
+    and `train`, a real one counting `REAL_WEIGHT` times; `real`: `train`'s vectors, if
+    already embedded."""
     from sklearn.linear_model import LogisticRegression
 
     seed = case_examples() if seed is None else seed
     vectors = _vectors()
     written = vectors.embed_cached([e.text for e in seed])
-    real = vectors.embed([e.text for e in train])
+    if real is None:
+        real = vectors.embed([e.text for e in train])
     features = unit_rows(np.vstack([written, real]))
     labels = [e.category for e in seed] + [e.category for e in train]
     weights = [1.0] * len(seed) + [REAL_WEIGHT] * len(train)
@@ -229,13 +232,14 @@ def retrain(settings: Settings, examples: list[Example], seed_model: CaseClassif
     train, held = split(examples)
     scored_on = held or train
     version = registry.next_version()
-    candidate = candidate_model(train, version, seed_model)
+    real = _vectors().embed([e.text for e in examples])  # once, for the candidate and the refit
+    candidate = candidate_model(train, version, seed_model, real=real[:len(train)])
     before, after = scores(current, scored_on), scores(candidate, scored_on)
     promoted = after["macro_f1"] >= before["macro_f1"]
     if promoted and held:
         # The recipe passed on the held-back slice; the model put in use learns that slice
         # too, the newest cases, instead of leaving a fifth of the agents' decisions unused.
-        candidate = candidate_model(examples, version, seed_model)
+        candidate = candidate_model(examples, version, seed_model, real=real)
     registry.store(candidate)
     registry.history.append({
         "at": (now or datetime.now(UTC)).isoformat(), "event": "retrained",
