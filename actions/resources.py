@@ -83,6 +83,14 @@ async def get() -> Resources:
     return _current
 
 
+async def close() -> None:
+    """Closes the process's resources, if they were opened (the server is stopping)."""
+    global _current  # one set of resources per action-server process, see get()
+    if _current is not None:
+        current, _current = _current, None
+        await current.close()
+
+
 def use(resources: Resources | None) -> None:
     """Replaces the process's resources (tests)."""
     global _current  # noqa: PLW0603 - see get()

@@ -163,7 +163,7 @@ def action_server(settings: Settings, log_dir: Path | None = None) -> Service:
     port = settings.action_port
     return Service(
         name="action server",
-        argv=[str(RASA_VENV / "bin" / "python"), "-m", "rasa_sdk", "--actions", "actions",
+        argv=[str(RASA_VENV / "bin" / "python"), "-m", "actions", "--actions", "actions",
               "--port", str(port)],
         log_path=(log_dir or settings.log_dir) / "actions.log",
         env={**hotline_env(settings), "SANIC_HOST": "127.0.0.1",
