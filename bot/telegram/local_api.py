@@ -599,7 +599,9 @@ async def serve_http(api: LocalBotApi, host: str = "127.0.0.1", port: int = 0):
     app = web.Application()
     app.router.add_post(r"/bot{token}/{method}", handle)
     app.router.add_get(r"/bot{token}/{method}", handle)
-    runner = web.AppRunner(app, access_log=None)
+    # A request whose client went away is cancelled, as a real server drops it: else a
+    # stopped bot's long poll held the shutdown (runner.cleanup) for its full timeout.
+    runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

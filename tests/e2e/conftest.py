@@ -4,6 +4,7 @@ and a fake Telegram Bot API server on 127.0.0.1 that the bot long-polls.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -120,7 +121,9 @@ async def telegram_for(stack: Stack) -> AsyncIterator[Telegram]:
         yield tg
     finally:
         if tg.bot is not None:
-            tg.bot.stop()
+            # In a thread: the fake Bot API runs on this loop, and the stopping bot makes
+            # one last getUpdates call that it must answer (else the stop waits it out).
+            await asyncio.to_thread(tg.bot.stop)
         await runner.cleanup()
 
 

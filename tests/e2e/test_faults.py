@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.cases.models import CASE_NUMBER_RE
 from bot.telegram import texts
 from tests.e2e.test_intake import DESCRIPTION, buttons, cases_of, fill_form
@@ -40,7 +42,7 @@ async def test_a_phone_number_given_in_a_case_appears_in_no_log(telegram, stack)
     (filed,) = await telegram.press(GRACE, summary, 0)
     assert CASE_NUMBER_RE.search(filed["text"])
     await telegram.say(GRACE, "我的电话是13912345678，请尽快联系我")
-    telegram.bot.stop()  # flush and close the bot's log
+    await asyncio.to_thread(telegram.bot.stop)  # flush and close the bot's log
     logs = sorted(stack.settings.log_dir.glob("*.log"))
     assert {p.name for p in logs} >= {"bot.log", "rasa.log", "actions.log"}
     for path in logs:
