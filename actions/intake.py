@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import resources
-from actions.knowledge import ActionAnswerPolicy, citizen_id, tag_route
+from actions.knowledge import ActionAnswerPolicy, citizen_id, message_text, tag_route
 from bot.cases.deadlines import CHINA, format_date
 from bot.cases.departments import DISTRICTS
 from bot.cases.models import CaseDraft, CaseKind, mask_phone
@@ -97,7 +97,7 @@ class ActionStartCase(Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent in KIND_BY_INTENT:
             kind = KIND_BY_INTENT[intent]
-            text = clean_text(tracker.latest_message.get("text") or "")
+            text = clean_text(message_text(tracker))
             res = await resources.get()
             if not files_at_once(text, intent, res.search.find(text, k=3), res.topics.guess(text),
                                  res.topics):

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
 from bot.knowledge.loader import Entry
+from bot.nlp import handover
 from bot.nlp.route import CASE_INTENTS, Route, intents, route
 from bot.nlp.search import decide
 from bot.rasa.payloads import payload
@@ -76,6 +77,14 @@ PROBLEM_BUTTON = {"title": "登记诉求", "payload": '/file_case{"case_kind":"c
 FILE_BUTTON = {"title": "登记诉求，由工作人员跟进", "payload": '/file_case{"case_kind":"consult"}'}
 
 
+def message_text(tracker: Tracker) -> str:
+    """The citizen's latest message; its sentence vector, when the bot handed it over, is
+    kept so that reading the message does not embed it again (bot.nlp.handover)."""
+    text = tracker.latest_message.get("text") or ""
+    handover.accept(text, tracker.latest_message.get("metadata"))
+    return text
+
+
 def citizen_id(tracker: Tracker) -> int:
     try:
         return int(tracker.sender_id)
@@ -101,7 +110,7 @@ class ActionAnswerPolicy(Action):
             await res.feedback.record_answer(citizen_id(tracker), entry.id, entry.topic)
             return [SlotSet("kb_entry", entry.id), SlotSet("kb_topic", entry.topic)]
 
-        question = tracker.latest_message.get("text") or ""
+        question = message_text(tracker)
         result = res.search.find(question, k=3)
         topic = tracker.get_slot("kb_topic")
         if topic and is_followup(question):

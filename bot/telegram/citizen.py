@@ -17,6 +17,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from bot.cases import cards
 from bot.cases.models import normalize_case_number
+from bot.nlp import handover
 from bot.nlp.emergency import assess
 from bot.rasa.client import BotReply, RasaUnavailable
 from bot.rasa.payloads import payload
@@ -255,6 +256,8 @@ async def converse(update: Update, context: HotlineContext, text: str) -> None:
     chat = update.effective_chat
     user = update.effective_user
     metadata: dict[str, Any] = {"update_id": update.update_id, "chat_id": chat.id}
+    if (vector := handover.offer(text)) is not None:  # embedded for the emergency reader
+        metadata[handover.KEY] = vector
     async with typing(context, chat.id):
         try:
             replies = await context.rasa.send(str(user.id), text, metadata)

@@ -12,7 +12,7 @@ def test_a_single_text_is_embedded_once_with_the_batch_vector(tmp_path, monkeypa
     reader = SentenceVectors(1.0, tmp_path / "vectors.npz")
     texts = ["公积金租房怎么提取？", "我要投诉，楼下烧烤店半夜还在营业", "谢谢"]
     batch = reader.embed(texts)
-    vectors._recent_vector.cache_clear()
+    vectors.forget_recent()
     alone = np.vstack([reader.embed([text]) for text in texts])
     assert np.array_equal(alone, batch)
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from pathlib import Path
 
+import numpy as np
+
+from bot.nlp import handover, vectors
+from bot.nlp.vectors import SentenceVectors
 from bot.telegram import texts
 from bot.telegram.local_api import ApiError
 from tests.telegram.conftest import CITIZEN
@@ -34,6 +40,19 @@ async def test_text_goes_to_rasa_with_the_user_id_as_sender(harness):
     assert request["sender"] == str(CITIZEN)
     assert request["metadata"]["chat_id"] == CITIZEN
     assert harness.api.calls_of("sendChatAction") == []  # a quick answer needs no indicator
+
+
+async def test_the_emergency_readers_vector_goes_along_so_the_actions_need_not_embed(harness):
+    await harness.say("灵活就业人员怎么交医保")
+    (request,) = harness.rasa.requests
+    given = request["metadata"][handover.KEY]
+    assert handover.accept("灵活就业人员怎么交医保", {handover.KEY: given})
+    vector = np.frombuffer(base64.b64decode(given["vector"]), dtype="<f4")
+    vectors.forget_recent()
+    assert np.array_equal(vector, SentenceVectors(1.0, Path("unused.npz")).embed(
+        ["灵活就业人员怎么交医保"])[0])
+    await harness.say("/mycases")  # a command: nothing was embedded, nothing goes along
+    assert handover.KEY not in harness.rasa.requests[-1]["metadata"]
 
 
 async def test_a_slow_answer_shows_the_typing_indicator(harness):
