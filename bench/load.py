@@ -35,11 +35,13 @@ import subprocess
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
+from bench.cpu import cpu_seconds_of_trees, pid_in_file
 from bench.local import percentile, report
 from bench.wording import varied
 from bot.cases.models import CASE_NUMBER_RE
@@ -254,7 +256,8 @@ class WebhookPump:
 async def drive(settings: Settings, citizens: int, duration: float, think: float,
                 telegram_limit: float, actions: Service | None = None,
                 kill_actions_at: float | None = None, bots: int = 1,
-                kill_bot_at: float | None = None) -> dict:
+                kill_bot_at: float | None = None,
+                cpu_parts: dict[str, Callable[[], list[int]]] | None = None) -> dict:
     """`bots` above 1 runs that many bot processes in webhook mode behind `WebhookPump`;
     one bot long-polls. `kill_bot_at`: SIGKILL the first bot that many seconds in."""
     api = LocalBotApi()
@@ -294,6 +297,9 @@ async def drive(settings: Settings, citizens: int, duration: float, think: float
             await warm.say("warm", text)
         people = [Citizen(api, FIRST_CITIZEN + i, figures, random.Random(i))
                   for i in range(citizens)]
+        meter = CpuMeter({**(cpu_parts or {}),
+                          "bot": lambda: [b.process.pid for b in processes if b.alive()]})
+        meter.begin()
         started = time.monotonic()
         until = started + duration
         living = asyncio.gather(*(p.live(until, think) for p in people))
@@ -312,6 +318,7 @@ async def drive(settings: Settings, citizens: int, duration: float, think: float
                 await asyncio.to_thread(actions.wait_ready, 180)
         await living
         elapsed = time.monotonic() - started
+        cpu = meter.end(figures.messages)
         rss = {f"bot-{i}": bot.rss_mb() for i, bot in enumerate(processes)}
         await asyncio.sleep(3)  # the last new-case cards leave the outbox
         cards_received = len(api.sent(AGENTS_CHAT))
@@ -323,7 +330,7 @@ async def drive(settings: Settings, citizens: int, duration: float, think: float
         if pump is not None:
             await pump.close()
         await runner.cleanup()
-    return {"figures": figures, "elapsed": elapsed, "rss": rss,
+    return {"figures": figures, "elapsed": elapsed, "rss": rss, "cpu": cpu,
             "cards_received": cards_received}
 
 
@@ -389,6 +396,39 @@ def scaled_stores(servers: contextlib.ExitStack, data: Path) -> dict:
     return {"database_url": url.rsplit("/", 1)[0] + "/" + name, "redis_url": redis}
 
 
+def server_pid_files(data: Path) -> dict[str, Path]:
+    """The pid files of the scaled topology's PostgreSQL and Redis (scripts/pg.sh, redis.sh)."""
+    pg = subprocess.run([str(ROOT / "scripts" / "pg.sh"), "pidfile"], check=True,
+                        capture_output=True, text=True).stdout.strip()
+    return {"postgresql": Path(pg), "redis": data / "redis" / "redis.pid"}
+
+
+class CpuMeter:
+    """CPU seconds of each part of the stack over the measured window, from /proc: the bot
+    processes, Rasa and its workers, the action servers, PostgreSQL and Redis, and this
+    process (the simulated citizens, the fake Bot API and, with several bots, the pump)."""
+
+    def __init__(self, parts: dict[str, Callable[[], list[int]]]) -> None:
+        self.parts = parts
+        self.start: dict[str, float] = {}
+
+    def _read(self) -> dict[str, float]:
+        read = {name: cpu_seconds_of_trees(pids()) for name, pids in self.parts.items()}
+        read["load generator and fake Bot API"] = time.process_time()
+        return read
+
+    def begin(self) -> None:
+        self.start = self._read()
+
+    def end(self, messages: int) -> dict:
+        """Milliseconds of CPU per message for each part, their total, and cores kept busy."""
+        spent = {name: seconds - self.start[name] for name, seconds in self._read().items()}
+        per_message = {name: round(seconds * 1000 / max(messages, 1), 1)
+                       for name, seconds in spent.items()}
+        per_message["total"] = round(sum(spent.values()) * 1000 / max(messages, 1), 1)
+        return per_message
+
+
 def summary(values: list[float]) -> dict:
     if not values:
         return {"count": 0}
@@ -441,9 +481,16 @@ def main() -> None:
             actions.wait_ready(120)
             for rasa in rasas:
                 rasa.wait_ready(300)
+            pid_files = server_pid_files(data) if args.scaled else {}
+            cpu_parts = {
+                "rasa": lambda: [r.process.pid for r in rasas if r.alive()],
+                "actions": lambda: [actions.process.pid] if actions.alive() else [],
+                **{name: (lambda path=path: [p] if (p := pid_in_file(path)) else [])
+                   for name, path in pid_files.items()},
+            }
             run = asyncio.run(drive(settings, args.citizens, args.duration, args.think,
                                     args.telegram_limit, actions, args.kill_actions_at,
-                                    args.bots, args.kill_bot_at))
+                                    args.bots, args.kill_bot_at, cpu_parts))
             rss = {**{r.name: r.rss_mb() for r in rasas}, "actions": actions.rss_mb(),
                    **run["rss"]}
             check = asyncio.run(store_check(settings, run["figures"].told_numbers,
@@ -470,6 +517,9 @@ def main() -> None:
         "webhook_posts_retried": f.webhook_retries,
         **check,
         "rss_mb": {k: round(v or 0) for k, v in rss.items()},
+        # Not comparable across a kill: a killed process's CPU leaves the count with it.
+        "cpu_ms_per_message": run["cpu"],
+        "cores_busy": round(run["cpu"]["total"] * f.messages / 1000 / run["elapsed"], 2),
     }
     report(f"load-{time.strftime('%Y%m%d-%H%M%S')}", result)
 

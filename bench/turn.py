@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from bench.cpu import cpu_seconds_of_tree
 from bench.local import percentile, report
 from bench.wording import varied
 from bot.config import Settings
@@ -58,30 +59,6 @@ MESSAGES = [
     "养老保险断缴了能补吗", "生育津贴怎么申请", "你好", "谢谢", "我的案件办得怎么样了",
     "退休了公积金怎么取", "离职了公积金能取出来吗", "好的",
 ]
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds_of_tree(pid: int) -> float:
-    """User and system CPU of `pid` and every descendant still running (Sanic's workers)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-    total, todo = 0.0, [pid]
-    while todo:
-        one = todo.pop()
-        todo += children.get(one, [])
-        try:
-            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return total
 
 
 def endpoints(way: str, action_port: int, data: Path, redis: str | None,

@@ -5,6 +5,7 @@
 #                         then print its URL; starting a running one only prints the URL
 #   scripts/pg.sh stop    stop it (the data stays for the next start)
 #   scripts/pg.sh url     print the URL
+#   scripts/pg.sh pidfile print the server's pid file (its first line is the postmaster's pid)
 #
 # Debian's PostgreSQL (/usr/lib/postgresql/<version>/bin; scripts/setup.sh installs it).
 # The cluster lives in $HOTLINE_PG_DIR (default /tmp/hotline-pg-<port>), owned by the
@@ -73,5 +74,6 @@ case "${1:-}" in
     start) start ;;
     stop) stop ;;
     url) echo "$url" ;;
-    *) echo "usage: scripts/pg.sh start|stop|url" >&2; exit 2 ;;
+    pidfile) echo "$dir/data/postmaster.pid" ;;
+    *) echo "usage: scripts/pg.sh start|stop|url|pidfile" >&2; exit 2 ;;
 esac
