@@ -15,8 +15,9 @@ VECTOR_DIM = 384
 # The vectors of the latest single texts read, kept by the exact text the model reads: the
 # action server reads a message again when one action hands its turn to another (a question
 # read as a filing is answered) or a follow-up is searched within its topic, and a filing's
-# description may be the message just searched; each is embedded (about 20 ms) once.
-# Batches (triage, training) go to the model in one call, as before. 256 vectors: 0.4 MB.
+# description may be the message just searched; each is embedded (about 20 ms) once. The
+# vector the bot made of a message comes along with it too (bot.nlp.handover) and is kept
+# here. Batches (triage, training) go to the model in one call, as before. 256 vectors: 0.4 MB.
 RECENT_VECTORS = 256
 
 
