@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import urllib.request
 from pathlib import Path
 
 from bot.config import Settings
-from bot.rasa.stack import action_server
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from bot.rasa.stack import action_server, free_port
 
 
 def run_action(port: int, name: str, text: str) -> dict:
